@@ -1,0 +1,45 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run serve test lint migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+## run: install, create or upgrade the SQLite database, load the demo data, serve on :5000
+run: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) seed
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## serve: the same with gunicorn (several workers), as in production
+serve: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) seed
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:5000 wsgi:app
+
+## test: the whole suite
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+## migrate: write a new migration after changing models (MESSAGE="...")
+migrate: $(VENV)/.dev-installed
+	$(FLASK) db migrate -m "$(MESSAGE)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache

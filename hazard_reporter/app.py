@@ -1,0 +1,75 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect
+
+from config import Config
+from hazard_reporter.core.db import configure_database
+from hazard_reporter.core.http_errors import register_error_handlers
+from hazard_reporter.core.storage import create_storage
+from hazard_reporter.core.tasks import create_runner, register_services
+from hazard_reporter.extensions import api, db, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``HAZARD_*`` environment variables, then ``config``."""
+    app = Flask(__name__)
+    register_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_services(app, create_storage(app.config), create_runner(app.config))
+    register_commands(app)
+    return app
+
+
+def register_config(app: Flask, config: Mapping[str, Any] | None) -> None:
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("HAZARD")
+    if config:
+        app.config.from_mapping(config)
+    # The whole request may carry the maximum number of maximum-size photos, plus form fields.
+    app.config.setdefault(
+        "MAX_CONTENT_LENGTH", app.config["MAX_PHOTOS"] * app.config["MAX_PHOTO_BYTES"] + 2**20
+    )
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    configure_database(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    api.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    # Models must be imported before the first query so every relationship resolves.
+    from hazard_reporter.photos import models as _photos  # noqa: F401
+    from hazard_reporter.photos.routes import blp as photos
+    from hazard_reporter.regions.routes import blp as regions
+    from hazard_reporter.reports.routes import blp as reports
+    from hazard_reporter.sectors.routes import blp as sectors
+    from hazard_reporter.units import models as _units  # noqa: F401
+
+    for blueprint in (reports, photos, sectors, regions):
+        api.register_blueprint(blueprint)
+
+    @app.get("/")
+    def index():
+        return redirect("/api/v1/docs")
+
+
+def register_commands(app: Flask) -> None:
+    from hazard_reporter.cli import photos_cli, seed_command
+
+    app.cli.add_command(seed_command)
+    app.cli.add_command(photos_cli)

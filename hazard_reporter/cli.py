@@ -1,0 +1,59 @@
+"""``flask`` commands for admin work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from hazard_reporter.core.db import utcnow
+from hazard_reporter.core.tasks import current_storage
+from hazard_reporter.demo import load_demo_data
+from hazard_reporter.extensions import db
+from hazard_reporter.photos import services as photo_services
+from hazard_reporter.photos.tasks import make_derivatives_task
+
+
+@click.command("seed")
+@with_appcontext
+def seed_command():
+    """Load the reference and demo data (regions of 绵阳市, demo units). Safe to run again."""
+    regions, units = load_demo_data(db.session)
+    click.echo(f"seeded {regions} regions and {units} units")
+
+
+photos_cli = AppGroup("photos", help="Photo storage maintenance.")
+
+
+@photos_cli.command("cleanup-orphans")
+@click.option(
+    "--older-than",
+    type=int,
+    default=None,
+    help="Only files at least this many seconds old (default HAZARD_ORPHAN_GRACE_SECONDS).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
+def cleanup_orphans(older_than, dry_run):
+    """Remove stored files that no report refers to (left by a crash or a failed submission)."""
+    grace = current_app.config["ORPHAN_GRACE_SECONDS"] if older_than is None else older_than
+    storage = current_storage()
+    orphans = photo_services.find_orphans(
+        db.session, storage, older_than=utcnow() - timedelta(seconds=grace)
+    )
+    for key in orphans:
+        click.echo(f"{'would remove' if dry_run else 'removing'} {key}")
+        if not dry_run:
+            storage.delete(key)
+    click.echo(f"{len(orphans)} orphaned file(s){' found' if dry_run else ' removed'}")
+
+
+@photos_cli.command("process-pending")
+def process_pending():
+    """Make the renditions of every photo still waiting for them."""
+    ids = photo_services.pending_photo_ids(db.session)
+    with click.progressbar(ids, label=f"{len(ids)} photo(s)") as bar:
+        for photo_id in bar:
+            make_derivatives_task(photo_id)
+    click.echo("done")

@@ -1,0 +1,301 @@
+"""Where photo bytes live, behind one small interface.
+
+A backend stores opaque keys such as ``originals/2026/11/28/<uuid>.jpg``:
+
+- ``put(key, fp, content_type)`` stores durably and returns only once the bytes are safe;
+- ``open(key)`` returns a readable binary file; ``read(key)`` its bytes;
+- ``delete(key)`` removes (missing keys are fine); ``exists(key)``;
+- ``list(prefix)`` yields ``StoredObject(key, size, modified)``;
+- ``url(key, seconds)`` a direct, time-limited URL where the backend has one (S3), else ``None``.
+
+Every failure of the medium (disk full, endpoint down) is raised as ``StorageUnavailable`` so the
+request that caused it answers 503 and keeps nothing half-made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import tempfile
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from hazard_reporter.errors import StorageUnavailable
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+RETRY_AFTER_SECONDS = 30
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    modified: datetime
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could leave the storage root (``..``, absolute paths, odd characters)."""
+    if not KEY_PATTERN.match(key) or ".." in key.split("/"):
+        raise ValueError(f"invalid storage key: {key!r}")
+    return key
+
+
+def unavailable() -> StorageUnavailable:
+    return StorageUnavailable(retry_after=RETRY_AFTER_SECONDS)
+
+
+class Storage(ABC):
+    """The interface every backend implements."""
+
+    name: str
+
+    @abstractmethod
+    def put(self, key: str, fp: BinaryIO, content_type: str) -> None: ...
+
+    @abstractmethod
+    def open(self, key: str) -> BinaryIO: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[StoredObject]: ...
+
+    def url(self, key: str, seconds: int) -> str | None:
+        """A direct URL for ``key`` valid ``seconds``, or None to stream it through the app."""
+        return None
+
+    def read(self, key: str) -> bytes:
+        """The whole object's bytes."""
+        with self.open(key) as fp:
+            return fp.read()
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        """Store ``data`` under ``key``."""
+        self.put(key, io.BytesIO(data), content_type)
+
+
+class LocalStorage(Storage):
+    """Files under one root directory, written atomically and fsynced."""
+
+    name = "local"
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if self.root not in path.parents:
+            raise ValueError(f"invalid storage key: {key!r}")
+        return path
+
+    def put(self, key: str, fp: BinaryIO, content_type: str) -> None:
+        path = self._path(key)
+        tmp_name = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(
+                dir=path.parent, prefix=".incoming-", delete=False
+            ) as tmp:
+                tmp_name = tmp.name
+                while chunk := fp.read(CHUNK):
+                    tmp.write(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, path)
+            tmp_name = None
+            # The rename itself must survive a power cut before we answer 201.
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise unavailable() from exc
+        finally:
+            if tmp_name:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp_name)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise unavailable() from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise unavailable() from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        base = self.root / prefix if prefix else self.root
+        if not base.exists():
+            return
+        for dirpath, _dirs, files in os.walk(base):
+            for name in sorted(files):
+                path = Path(dirpath) / name
+                key = path.relative_to(self.root).as_posix()
+                stat = path.stat()
+                # Half-written temporaries carry a leading dot; they are listed so that the
+                # clean-up command can remove ones left by a crash.
+                yield StoredObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+
+
+class MemoryStorage(Storage):
+    """A dict, for tests; ``fail`` makes every call raise as a dead medium would."""
+
+    name = "memory"
+
+    def __init__(self):
+        self.objects: dict[str, tuple[bytes, str, datetime]] = {}
+        self.fail = False
+        self._lock = threading.Lock()
+
+    def _check(self):
+        if self.fail:
+            raise unavailable()
+
+    def put(self, key: str, fp: BinaryIO, content_type: str) -> None:
+        self._check()
+        data = fp.read()
+        with self._lock:
+            self.objects[check_key(key)] = (data, content_type, datetime.now(UTC))
+
+    def open(self, key: str) -> BinaryIO:
+        self._check()
+        try:
+            return io.BytesIO(self.objects[key][0])
+        except KeyError:
+            raise FileNotFoundError(key) from None
+
+    def delete(self, key: str) -> None:
+        self._check()
+        with self._lock:
+            self.objects.pop(key, None)
+
+    def exists(self, key: str) -> bool:
+        self._check()
+        return key in self.objects
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        self._check()
+        with self._lock:
+            items = sorted(self.objects.items())
+        for key, (data, _type, modified) in items:
+            if key.startswith(prefix):
+                yield StoredObject(key, len(data), modified)
+
+
+class S3Storage(Storage):
+    """An S3 bucket through boto3: AWS, MinIO, Aliyun OSS or Tencent COS by endpoint URL."""
+
+    name = "s3"
+
+    def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str = "us-east-1"):
+        import boto3
+        from botocore.config import Config as BotoConfig
+
+        self.bucket = bucket
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=BotoConfig(
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+                signature_version="s3v4",
+            ),
+        )
+
+    def _call(self, method, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise FileNotFoundError(kwargs.get("Key")) from exc
+            raise unavailable() from exc
+        except BotoCoreError as exc:
+            raise unavailable() from exc
+
+    def put(self, key: str, fp: BinaryIO, content_type: str) -> None:
+        # PutObject returns only after the store has the whole object: durable enough to answer 201.
+        self._call("put_object", Key=check_key(key), Body=fp, ContentType=content_type)
+
+    def open(self, key: str) -> BinaryIO:
+        body = self._call("get_object", Key=key)["Body"]
+        return io.BytesIO(body.read())
+
+    def delete(self, key: str) -> None:
+        self._call("delete_object", Key=key)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._call("head_object", Key=key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield StoredObject(item["Key"], item["Size"], item["LastModified"])
+        except (BotoCoreError, ClientError) as exc:
+            raise unavailable() from exc
+
+    def url(self, key: str, seconds: int) -> str | None:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
+        )
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist (for development and tests)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            self.client.create_bucket(Bucket=self.bucket)
+
+
+def create_storage(config) -> Storage:
+    """The backend named by ``HAZARD_STORAGE``."""
+    kind = config.get("STORAGE", "local")
+    if kind == "local":
+        return LocalStorage(config["UPLOAD_DIR"])
+    if kind == "s3":
+        return S3Storage(
+            config["S3_BUCKET"],
+            endpoint_url=config.get("S3_ENDPOINT_URL"),
+            region=config.get("S3_REGION", "us-east-1"),
+        )
+    if kind == "memory":
+        return MemoryStorage()
+    raise ValueError(f"HAZARD_STORAGE must be local, s3 or memory, not {kind!r}")

@@ -1,0 +1,409 @@
+"""Photo formats, safe opening and validation of uploads, and metadata-free derivatives.
+
+Opening: a photo's format is decided from its first bytes (never its name or Content-Type), and it
+is then opened with that one format's Pillow plugin class. ``Image.open`` is deliberately not used:
+it also runs Pillow's global decompression-bomb check with Pillow's own default limit (~89.5 MP: a
+warning above it, which tests turn into an error, and an error above twice it), which would refuse
+a genuine 100 MP photo that this app's configured ``max_pixels`` allows. Changing
+``Image.MAX_IMAGE_PIXELS`` is a process-wide mutation and catching the warning with
+``warnings.catch_warnings`` is not thread-safe, so instead the plugin class is called directly --
+exactly what ``Image.open`` does for a single format, minus that check -- and the size it read from
+the header is checked against ``max_pixels`` before anything is decoded. The one plugin that
+checks on its own is WebP (it errors above ~179 MP because its decoder allocates the canvas when
+opened), so a WebP's size is read from its header and checked before the plugin runs. A
+``DecompressionBombError`` or ``DecompressionBombWarning`` that still escapes from Pillow is
+reported as "too large" as well.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import BinaryIO
+
+import imagehash
+import pillow_heif
+from PIL import Image, ImageCms, ImageFile, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+from hazard_reporter import errors
+from hazard_reporter.photos.metadata import PhotoMetadata, read_metadata
+
+log = logging.getLogger(__name__)
+
+# Registered once so that Image.open elsewhere (tests, scripts) also reads HEIC; this module
+# opens HEIF through pillow_heif.HeifImageFile directly.
+pillow_heif.register_heif_opener()
+
+HEAD_BYTES = 32  # enough for every signature below, including a WebP VP8X canvas size
+_FIELD = "photos"
+_VERIFY_PX = 400  # JPEG is verified by a 1/8-scale decode: every byte is still entropy-decoded
+_ORIENTATION_TAG = 0x0112
+_TRANSPOSE = {  # the table ImageOps.exif_transpose uses, including the transposes 5 and 7
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SWAPS_AXES = frozenset({5, 6, 7, 8})
+
+
+class ImageFormat(StrEnum):
+    JPEG = "jpeg"
+    PNG = "png"
+    WEBP = "webp"
+    HEIF = "heif"
+
+    @property
+    def mime(self) -> str:
+        """The media type to store the original under."""
+        return _MIME[self]
+
+    @property
+    def extension(self) -> str:
+        """The file extension to store the original under."""
+        return _EXTENSION[self]
+
+
+_MIME = {
+    ImageFormat.JPEG: "image/jpeg",
+    ImageFormat.PNG: "image/png",
+    ImageFormat.WEBP: "image/webp",
+    ImageFormat.HEIF: "image/heif",
+}
+_EXTENSION = {
+    ImageFormat.JPEG: "jpg",
+    ImageFormat.PNG: "png",
+    ImageFormat.WEBP: "webp",
+    ImageFormat.HEIF: "heic",
+}
+_PLUGINS: dict[ImageFormat, Callable[[BinaryIO], ImageFile.ImageFile]] = {
+    # JpegImageFile rather than Pillow's jpeg_factory: the factory's MPO detection only adds
+    # frames we never read, and warns on broken MPO headers of otherwise good JPEGs.
+    ImageFormat.JPEG: JpegImagePlugin.JpegImageFile,
+    ImageFormat.PNG: PngImagePlugin.PngImageFile,
+    ImageFormat.WEBP: WebPImagePlugin.WebPImageFile,
+    ImageFormat.HEIF: pillow_heif.HeifImageFile,
+}
+
+# --- sniffing ---------------------------------------------------------------------------------
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_HEVC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"})
+_HEIF_GENERIC_BRANDS = frozenset({b"mif1", b"msf1"})  # HEIF structure, codec not named
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "BigTIFF"),
+    (b"MM\x00+", "BigTIFF"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"\x00\x00\x02\x00", "CUR"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
+    (b"%PDF", "PDF"),
+    (b"8BPS", "PSD"),
+    (b"BM", "BMP"),
+    (b"PK\x03\x04", "ZIP"),
+    (b"ID3", "MP3 audio"),
+    (b"OggS", "Ogg audio/video"),
+    (b"fLaC", "FLAC audio"),
+    (b"\x1a\x45\xdf\xa3", "Matroska/WebM video"),
+)
+
+
+def _ftyp_brands(head: bytes) -> list[bytes]:
+    """The major and compatible brands of an ISO-BMFF 'ftyp' box, as far as ``head`` reaches."""
+    if len(head) < 12 or head[4:8] != b"ftyp":
+        return []
+    box_size = int.from_bytes(head[:4], "big")
+    end = len(head) if box_size < 16 else min(box_size, len(head))  # 0/1: to EOF / 64-bit size
+    return [head[8:12], *(head[i : i + 4] for i in range(16, end - 3, 4))]
+
+
+def sniff_format(head: bytes) -> ImageFormat | None:
+    """The accepted format of a file from its first bytes, or None if it is not one of them."""
+    if head[:3] == b"\xff\xd8\xff":
+        return ImageFormat.JPEG
+    if head[:8] == _PNG_SIGNATURE:
+        return ImageFormat.PNG
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ImageFormat.WEBP
+    brands = set(_ftyp_brands(head))
+    if brands & _HEVC_BRANDS:
+        return ImageFormat.HEIF
+    # mif1/msf1 alone say "HEIF container"; AVIF files list them too, and AVIF is not accepted.
+    if brands & _HEIF_GENERIC_BRANDS and not brands & _AVIF_BRANDS:
+        return ImageFormat.HEIF
+    return None
+
+
+def describe_format(head: bytes) -> str:
+    """A short human name for what the first bytes look like, for the 415 message."""
+    accepted = sniff_format(head)
+    if accepted is not None:
+        return {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "heif": "HEIF"}[accepted]
+    for signature, name in _SIGNATURES:
+        if head.startswith(signature):
+            return name
+    if head[:4] == b"RIFF":
+        return {b"WAVE": "WAV audio", b"AVI ": "AVI video"}.get(head[8:12], "RIFF")
+    brands = _ftyp_brands(head)
+    if brands:
+        return "AVIF" if set(brands) & _AVIF_BRANDS else "MP4/MOV video"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "MP3 audio"  # MPEG audio frame sync
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<?xml", b"<svg")):
+        return "SVG/XML"
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "HTML"
+    return "unknown"
+
+
+# --- opening and validating -------------------------------------------------------------------
+
+
+def open_image(fp: BinaryIO, fmt: ImageFormat) -> ImageFile.ImageFile:
+    """Open ``fp`` (from its start) with the one Pillow plugin for ``fmt``; reads the header only.
+
+    No decompression-bomb check is made here (see the module docstring): callers check the size.
+    Use the result as a context manager; ``close()`` would also close ``fp``.
+    """
+    fp.seek(0)
+    return _PLUGINS[fmt](fp)
+
+
+def _webp_canvas_size(head: bytes) -> tuple[int, int] | None:
+    """The canvas size a WebP declares in its first chunk (VP8X, VP8 or VP8L)."""
+    chunk = head[12:16]
+    try:
+        if chunk == b"VP8X":
+            width = 1 + int.from_bytes(head[24:27], "little")
+            height = 1 + int.from_bytes(head[27:30], "little")
+            return width, height
+        if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
+            width = int.from_bytes(head[26:28], "little") & 0x3FFF
+            height = int.from_bytes(head[28:30], "little") & 0x3FFF
+            return width, height
+        if chunk == b"VP8L" and head[20] == 0x2F:
+            bits = int.from_bytes(head[21:25], "little")
+            return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    except IndexError:
+        return None
+    return None
+
+
+def _too_large(filename: str, width: int, height: int, max_pixels: int) -> errors.HazardError:
+    return errors.ImageDimensionsTooLarge(
+        field=_FIELD,
+        filename=filename,
+        width=width,
+        height=height,
+        limit_mp=round(max_pixels / 1_000_000, 1),
+    )
+
+
+def _unreadable(filename: str) -> errors.HazardError:
+    return errors.UnreadablePhoto(field=_FIELD, filename=filename)
+
+
+def _open_checked(
+    fp: BinaryIO, fmt: ImageFormat, head: bytes, *, filename: str, max_pixels: int
+) -> ImageFile.ImageFile:
+    """Open the header and refuse absurd dimensions before a single pixel is decoded."""
+    declared = _webp_canvas_size(head) if fmt is ImageFormat.WEBP else None
+    if declared and declared[0] * declared[1] > max_pixels:
+        raise _too_large(filename, *declared, max_pixels)
+    try:
+        image = open_image(fp, fmt)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        width, height = declared or (0, 0)
+        raise _too_large(filename, width, height, max_pixels) from exc
+    except Exception as exc:
+        # Decoders are fed untrusted bytes: whatever they raise (SyntaxError, OSError,
+        # ValueError, struct.error, EOFError, MemoryError...) means "cannot read this photo".
+        raise _unreadable(filename) from exc
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise _unreadable(filename)
+    if width * height > max_pixels:
+        raise _too_large(filename, width, height, max_pixels)
+    return image
+
+
+def _pixel_orientation(image: Image.Image, fmt: ImageFormat) -> int:
+    """The EXIF orientation the decoded pixels still need applying (1 = none)."""
+    if fmt is ImageFormat.HEIF:
+        return 1  # libheif already applied the irot/imir boxes; EXIF there is informational
+    try:
+        # Pillow's getexif also falls back to XMP's tiff:Orientation, as exif_transpose does.
+        value = image.getexif().get(_ORIENTATION_TAG)
+    except Exception:  # corrupt EXIF: show the pixels as stored
+        return 1
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 8:
+        return value
+    return 1
+
+
+@dataclass(frozen=True)
+class InspectedImage:
+    format: ImageFormat
+    width: int  # upright (as displayed) pixel width
+    height: int
+    metadata: PhotoMetadata
+
+
+def inspect_image(fp: BinaryIO, *, filename: str, max_pixels: int) -> InspectedImage:
+    """Check that an upload is a whole, decodable photo of an accepted format and size; read its
+    metadata. Raises a 4xx ``PhotoError``; keeps no decoded pixels."""
+    fp.seek(0)
+    head = fp.read(HEAD_BYTES)
+    if not head:
+        raise errors.EmptyPhoto(field=_FIELD, filename=filename)
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise errors.UnsupportedPhotoFormat(
+            field=_FIELD, filename=filename, detected=describe_format(head)
+        )
+    # The context manager (not close()) leaves the caller's stream open.
+    with _open_checked(fp, fmt, head, filename=filename, max_pixels=max_pixels) as image:
+        width, height = image.size  # before draft() shrinks it
+        try:
+            if fmt is ImageFormat.JPEG:
+                image.draft("RGB", (_VERIFY_PX, _VERIFY_PX))
+            # A full decode is the only way to find truncated or corrupt image data. HEIF's
+            # draft() is not used: it would decode an embedded thumbnail instead.
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _too_large(filename, width, height, max_pixels) from exc
+        except Exception as exc:  # see _open_checked
+            raise _unreadable(filename) from exc
+        orientation = _pixel_orientation(image, fmt)
+        metadata = read_metadata(fp, fmt, image)
+    if orientation in _SWAPS_AXES:
+        width, height = height, width
+    return InspectedImage(fmt, width, height, metadata)
+
+
+# --- derivatives ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendition:
+    data: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    display: Rendition  # JPEG, longest side <= display_px
+    thumbnail: Rendition  # JPEG, longest side <= thumbnail_px
+    phash: str  # 16 hex characters, perceptual hash of the upright image
+
+
+def _fitted_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    """``size`` scaled so its longest side is at most ``longest``; never enlarged."""
+    width, height = size
+    scale = min(1.0, longest / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _resampleable(image: Image.Image) -> Image.Image:
+    """The image in a mode that resizes smoothly and converts to RGB faithfully."""
+    mode = image.mode
+    if mode in ("RGB", "RGBA", "L", "LA", "CMYK"):
+        return image
+    if mode in ("P", "PA"):
+        return image.convert("RGBA")  # keeps a transparent palette entry as alpha
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # 16-bit greyscale: scale to 8 bits (a plain convert("L") would clip to white)
+        return image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    if mode in ("RGBa", "La"):
+        return image.convert(mode.upper())
+    return image.convert("RGB")
+
+
+def _flatten_alpha(image: Image.Image) -> Image.Image:
+    """Transparent areas become white (JPEG has no alpha)."""
+    if image.mode not in ("RGBA", "LA"):
+        return image
+    base_mode = image.mode[:-1]
+    background = Image.new(base_mode, image.size, 255 if base_mode == "L" else (255, 255, 255))
+    background.paste(image.convert(base_mode), mask=image.getchannel("A"))
+    return background
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """RGB pixels in sRGB: colours converted from an embedded ICC profile (Display P3 on
+    iPhones, CMYK print profiles) so the profile itself can be dropped."""
+    if icc_profile:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            # A fresh sRGB profile per call (microseconds): lcms profile handles are not safe to
+            # share between threads, and Pillow releases the GIL while building transforms.
+            srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+            converted = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
+            if converted is not None:
+                return converted
+        except Exception:  # a broken or mismatched profile: keep the colours as they are
+            log.debug("ICC conversion failed; dropping the profile", exc_info=True)
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _clean_copy(image: Image.Image) -> Image.Image:
+    """A new image with the same pixels and nothing else: no EXIF, XMP, ICC, comment or info."""
+    clean = Image.new("RGB", image.size)
+    clean.paste(image)
+    return clean
+
+
+def _encode(image: Image.Image, quality: int) -> Rendition:
+    buffer = io.BytesIO()
+    # No exif=, icc_profile=, xmp= or comment=: the image's .info is empty, so nothing is carried.
+    image.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
+    return Rendition(buffer.getvalue(), image.width, image.height)
+
+
+def make_derivatives(
+    fp: BinaryIO, *, display_px: int = 1600, thumbnail_px: int = 400, quality: int = 82
+) -> Derivatives:
+    """Upright, sRGB, metadata-free JPEG display and thumbnail renditions and a perceptual hash
+    of a photo that passed ``inspect_image``."""
+    fp.seek(0)
+    head = fp.read(HEAD_BYTES)
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise ValueError(f"not an accepted photo format ({describe_format(head)})")
+    with open_image(fp, fmt) as image:
+        target = _fitted_size(image.size, display_px)
+        if fmt is ImageFormat.JPEG:
+            image.draft("RGB", target)  # decode at 1/2..1/8 scale, still >= the target size
+        image.load()
+        orientation = _pixel_orientation(image, fmt)
+        icc_profile = image.info.get("icc_profile")
+        # Resize first (draft may already have), then transpose and convert colours: every step
+        # after the resize works on at most display_px x display_px pixels.
+        working = _resampleable(image)
+        fitted = _fitted_size(working.size, display_px)
+        if fitted != working.size:
+            working = working.resize(fitted, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if orientation in _TRANSPOSE:
+        working = working.transpose(_TRANSPOSE[orientation])
+    display = _clean_copy(_to_srgb(_flatten_alpha(working), icc_profile))
+    thumbnail = display.resize(
+        _fitted_size(display.size, thumbnail_px), Image.Resampling.LANCZOS, reducing_gap=3.0
+    )
+    return Derivatives(
+        display=_encode(display, quality),
+        thumbnail=_encode(_clean_copy(thumbnail), quality),
+        phash=str(imagehash.phash(display)),
+    )

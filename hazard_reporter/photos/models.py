@@ -1,0 +1,58 @@
+"""Photos: the private original and its public, metadata-free derivatives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hazard_reporter.core.db import UTCDateTime, utcnow
+from hazard_reporter.extensions import db
+
+if TYPE_CHECKING:
+    from hazard_reporter.reports.models import Report
+
+
+class DerivativeState(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Photo(db.Model):
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+    # The original is private evidence: stored unaltered, never served to the public.
+    original_key: Mapped[str] = mapped_column(String(200), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int] = mapped_column(Integer)  # upright
+    height: Mapped[int] = mapped_column(Integer)
+
+    # Metadata read once from the original (private: device, GPS, capture time).
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    derivatives: Mapped[str] = mapped_column(String(8), default=DerivativeState.PENDING)
+    display_key: Mapped[str | None] = mapped_column(String(200))
+    display_width: Mapped[int | None] = mapped_column(Integer)
+    display_height: Mapped[int | None] = mapped_column(Integer)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(200))
+    thumbnail_width: Mapped[int | None] = mapped_column(Integer)
+    thumbnail_height: Mapped[int | None] = mapped_column(Integer)
+    phash: Mapped[str | None] = mapped_column(String(16), index=True)
+    derivatives_error: Mapped[str | None] = mapped_column(String(200))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    report: Mapped[Report] = relationship(back_populates="photos")

@@ -1,0 +1,21 @@
+"""Region answers."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+
+class RegionQuerySchema(ma.Schema):
+    parent = ma.fields.String(
+        validate=validate.Regexp(r"^\d{6,12}$"),
+        metadata={"description": "Only the direct children of this region"},
+    )
+
+
+class RegionSchema(ma.Schema):
+    code = ma.fields.String(metadata={"example": "510703"})
+    name = ma.fields.String(metadata={"description": "Name in the request's language"})
+    name_zh = ma.fields.String(metadata={"example": "涪城区"})
+    name_en = ma.fields.String(allow_none=True)
+    level = ma.fields.String(metadata={"description": "province | city | county | park"})
+    parent_code = ma.fields.String(allow_none=True)
+    has_boundary = ma.fields.Boolean()

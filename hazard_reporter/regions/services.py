@@ -1,0 +1,71 @@
+"""Region look-ups: by code, subtree, and point-in-boundary."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hazard_reporter.geo.polygons import bbox, contains
+from hazard_reporter.regions.models import Region, RegionLevel
+
+
+def get_region(session: Session, code: str) -> Region | None:
+    """The region with this GB/T 2260 code, or None."""
+    return session.get(Region, code)
+
+
+def subtree_codes(session: Session, code: str) -> list[str]:
+    """``code`` and every region below it."""
+    rows = session.execute(select(Region.code, Region.parent_code)).all()
+    children: dict[str | None, list[str]] = {}
+    for child, parent in rows:
+        children.setdefault(parent, []).append(child)
+    found, stack = [], [code]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def locate(session: Session, lat: float, lon: float) -> Region | None:
+    """The smallest region whose boundary contains the point, when boundaries are loaded."""
+    candidates = session.scalars(
+        select(Region).where(
+            Region.boundary.is_not(None),
+            Region.min_lat <= lat,
+            Region.max_lat >= lat,
+            Region.min_lon <= lon,
+            Region.max_lon >= lon,
+        )
+    ).all()
+    inside = [r for r in candidates if contains(r.boundary, lat, lon)]
+    if not inside:
+        return None
+
+    def smallness(region: Region):
+        area = (region.max_lat - region.min_lat) * (region.max_lon - region.min_lon)
+        return (-RegionLevel(region.level).depth, area)
+
+    return min(inside, key=smallness)
+
+
+def upsert_region(
+    session: Session,
+    *,
+    code: str,
+    name_zh: str,
+    level: RegionLevel,
+    parent_code: str | None = None,
+    name_en: str | None = None,
+    boundary: dict | None = None,
+) -> Region:
+    """Create or update one region (boundary optional, GeoJSON in WGS-84)."""
+    region = session.get(Region, code) or Region(code=code)
+    region.name_zh, region.name_en = name_zh, name_en
+    region.level, region.parent_code = level.value, parent_code
+    if boundary is not None:
+        region.boundary = boundary
+        region.min_lat, region.min_lon, region.max_lat, region.max_lon = bbox(boundary)
+    session.add(region)
+    return region

@@ -1,0 +1,112 @@
+"""/api/v1/reports: submit, read and list hazard reports."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from hazard_reporter.core.api import HazardBlueprint
+from hazard_reporter.core.db import utcnow
+from hazard_reporter.core.tasks import current_runner, current_storage
+from hazard_reporter.errors import IdempotencyKeyInvalid
+from hazard_reporter.extensions import db
+from hazard_reporter.geo.coords import CoordSystem
+from hazard_reporter.photos.services import IncomingPhoto
+from hazard_reporter.photos.tasks import make_derivatives_task
+from hazard_reporter.reports import services
+from hazard_reporter.reports.models import LocationSource
+from hazard_reporter.reports.schemas import (
+    CoordQuerySchema,
+    ReportCreatedSchema,
+    ReportListQuerySchema,
+    ReportPageSchema,
+    ReportSchema,
+    ReportSubmissionSchema,
+    present_report,
+)
+from hazard_reporter.sectors.models import Sector
+
+blp = HazardBlueprint(
+    "reports", __name__, url_prefix="/api/v1/reports", description="隐患报告 Reports"
+)
+
+MAX_ID = 2**31 - 1
+
+
+def idempotency_key() -> str | None:
+    """The ``Idempotency-Key`` header, checked."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200 or not all(33 <= ord(c) <= 126 for c in key):
+        raise IdempotencyKeyInvalid(field="Idempotency-Key")
+    return key
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(ReportSubmissionSchema, location="multipart")
+@blp.response(201, ReportCreatedSchema)
+@blp.alt_response(413, description="A photo or the request is too large")
+@blp.alt_response(415, description="A photo is not JPEG, PNG, WebP or HEIC/HEIF")
+@blp.alt_response(503, description="Storage or database unavailable; retry with the same key")
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
+def create_report(form):
+    """Report a hazard: 1–6 photos, a sector and a line of text."""
+    submission = services.Submission(
+        sector=Sector(form["sector"]),
+        description=form["description"],
+        photos=[IncomingPhoto(f.filename or "photo", f.stream) for f in form["photos"]],
+        lat=form.get("lat"),
+        lon=form.get("lon"),
+        accuracy_m=form.get("accuracy_m"),
+        coord_system=CoordSystem(form["coord_system"]),
+        location_source=LocationSource(form["location_source"]),
+        region_code=form.get("region_code"),
+        anonymous=form["anonymous"],
+        immediate_danger=form["immediate_danger"],
+        idempotency_key=idempotency_key(),
+    )
+    intake = services.submit_report(
+        session=db.session,
+        storage=current_storage(),
+        submission=submission,
+        policy=services.IntakePolicy.from_config(current_app.config),
+        secret_key=current_app.config["SECRET_KEY"],
+        now=utcnow(),
+    )
+    if not intake.replayed:
+        for photo_id in intake.photo_ids:
+            current_runner().enqueue(make_derivatives_task, photo_id)
+        db.session.refresh(intake.report)
+    body = present_report(intake.report, coord_system=CoordSystem.WGS84.value)
+    body["followup_token"] = intake.followup_token
+    headers = {"Location": f"/api/v1/reports/{intake.report.id}"}
+    if intake.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return body, 201, headers
+
+
+@blp.route(f"/<int(max={MAX_ID}):report_id>")
+@blp.arguments(CoordQuerySchema, location="query")
+@blp.response(200, ReportSchema)
+def get_report(query, report_id):
+    """One report, its photos and its timeline."""
+    report = services.get_report(db.session, report_id)
+    return present_report(report, coord_system=query["coord_system"])
+
+
+@blp.route("")
+@blp.arguments(ReportListQuerySchema, location="query")
+@blp.response(200, ReportPageSchema)
+def list_reports(query):
+    """Reports, newest first, filtered; follow ``next_cursor`` for the next page."""
+    filters = services.ReportFilters(
+        sector=query.get("sector"),
+        status=query.get("status"),
+        severity=query.get("severity"),
+        region=query.get("region"),
+    )
+    page, next_cursor = services.list_reports(
+        db.session, filters, limit=query["limit"], cursor=query.get("cursor")
+    )
+    items = [present_report(r, coord_system=query["coord_system"], timeline=False) for r in page]
+    return {"items": items, "next_cursor": next_cursor}

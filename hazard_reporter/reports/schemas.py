@@ -1,0 +1,193 @@
+"""Report requests and answers at the HTTP boundary."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import url_for
+from flask_smorest.fields import Upload
+from marshmallow import validate
+
+from hazard_reporter.core.i18n import pick
+from hazard_reporter.geo.coords import CoordSystem, from_wgs84
+from hazard_reporter.photos.models import DerivativeState, Photo
+from hazard_reporter.reports.models import LocationSource, Report, Severity, Status
+from hazard_reporter.sectors.models import Sector
+
+SECTORS = [s.value for s in Sector]
+COORD_SYSTEMS = [c.value for c in CoordSystem]
+
+
+class ReportSubmissionSchema(ma.Schema):
+    """``POST /api/v1/reports``: text fields and photos in one multipart/form-data body."""
+
+    sector = ma.fields.String(
+        required=True, validate=validate.OneOf(SECTORS), metadata={"example": "gas_network"}
+    )
+    description = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"example": "地下室食堂有燃气味"},
+    )
+    lat = ma.fields.Float(
+        validate=validate.Range(-90, 90), metadata={"description": "Latitude of the phone's fix"}
+    )
+    lon = ma.fields.Float(validate=validate.Range(-180, 180))
+    accuracy_m = ma.fields.Float(validate=validate.Range(min=0, max=100_000))
+    coord_system = ma.fields.String(
+        load_default=CoordSystem.WGS84.value,
+        validate=validate.OneOf(COORD_SYSTEMS),
+        metadata={"description": "System of lat/lon: wgs84 (GPS), gcj02 (AMap, Tencent), bd09"},
+    )
+    location_source = ma.fields.String(
+        load_default=LocationSource.DEVICE.value,
+        validate=validate.OneOf([LocationSource.DEVICE.value, LocationSource.MANUAL.value]),
+        metadata={"description": "device: the phone's fix; manual: a point picked on a map"},
+    )
+    region_code = ma.fields.String(
+        validate=validate.Regexp(r"^\d{6,12}$"), metadata={"example": "510703"}
+    )
+    anonymous = ma.fields.Boolean(load_default=True)
+    immediate_danger = ma.fields.Boolean(
+        load_default=False, metadata={"description": "People are in danger right now"}
+    )
+
+    photos = ma.fields.List(
+        Upload(), required=True, metadata={"description": "1 to 6 photos: JPEG, PNG, WebP, HEIC"}
+    )
+
+    @ma.validates_schema
+    def lat_lon_together(self, data, **_kwargs):
+        if ("lat" in data) != ("lon" in data):
+            missing = "lon" if "lat" in data else "lat"
+            raise ma.ValidationError("lat and lon go together", field_name=missing)
+
+
+class CoordQuerySchema(ma.Schema):
+    coord_system = ma.fields.String(
+        load_default=CoordSystem.WGS84.value, validate=validate.OneOf(COORD_SYSTEMS)
+    )
+
+
+class ReportListQuerySchema(CoordQuerySchema):
+    sector = ma.fields.String(validate=validate.OneOf(SECTORS))
+    status = ma.fields.String(validate=validate.OneOf([s.value for s in Status]))
+    severity = ma.fields.String(validate=validate.OneOf([s.value for s in Severity]))
+    region = ma.fields.String(
+        validate=validate.Regexp(r"^\d{6,12}$"),
+        metadata={"description": "A region code; its whole subtree is included"},
+    )
+    cursor = ma.fields.String(validate=validate.Length(max=100))
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class LocationSchema(ma.Schema):
+    lat = ma.fields.Float(allow_none=True)
+    lon = ma.fields.Float(allow_none=True)
+    accuracy_m = ma.fields.Float(allow_none=True)
+    source = ma.fields.String(metadata={"description": "device | exif | manual"})
+    coord_system = ma.fields.String()
+
+
+class RegionRefSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+
+
+class PhotoOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    url = ma.fields.String(metadata={"description": "Display rendition (≤1600 px, no metadata)"})
+    thumbnail_url = ma.fields.String(metadata={"description": "Thumbnail (≤400 px, no metadata)"})
+    width = ma.fields.Integer(metadata={"description": "Upright width of the original"})
+    height = ma.fields.Integer()
+    status = ma.fields.String(metadata={"description": "pending | ready | failed"})
+
+
+class TimelineEntrySchema(ma.Schema):
+    at = ma.fields.DateTime()
+    action = ma.fields.String()
+    from_status = ma.fields.String(allow_none=True)
+    to_status = ma.fields.String(allow_none=True)
+
+
+class ReportSchema(ma.Schema):
+    id = ma.fields.Integer()
+    status = ma.fields.String()
+    severity = ma.fields.String(metadata={"description": "red | orange | yellow | blue"})
+    sector = ma.fields.String()
+    sector_name = ma.fields.String()
+    description = ma.fields.String()
+    location = ma.fields.Nested(LocationSchema)
+    region = ma.fields.Nested(RegionRefSchema, allow_none=True)
+    captured_at = ma.fields.DateTime(allow_none=True)
+    submitted_at = ma.fields.DateTime()
+    anonymous = ma.fields.Boolean()
+    immediate_danger = ma.fields.Boolean()
+    flags = ma.fields.List(ma.fields.String())
+    photos = ma.fields.List(ma.fields.Nested(PhotoOutSchema))
+    timeline = ma.fields.List(ma.fields.Nested(TimelineEntrySchema))
+
+
+class ReportCreatedSchema(ReportSchema):
+    followup_token = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Shown once: keep it to follow the report anonymously"},
+    )
+
+
+class ReportPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ReportSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+def present_photo(photo: Photo) -> dict:
+    """A photo as the public sees it: links to metadata-free renditions only."""
+    return {
+        "id": photo.id,
+        "url": url_for("photos.display", photo_id=photo.id),
+        "thumbnail_url": url_for("photos.thumbnail", photo_id=photo.id),
+        "width": photo.width,
+        "height": photo.height,
+        "status": photo.derivatives or DerivativeState.PENDING.value,
+    }
+
+
+def present_report(report: Report, *, coord_system: str, timeline: bool = True) -> dict:
+    """A report in the answer's coordinate system and language."""
+    lat, lon = report.lat, report.lon
+    if lat is not None and lon is not None:
+        lat, lon = from_wgs84(lat, lon, coord_system)
+    sector = Sector(report.sector)
+    region = None
+    if report.region is not None:
+        region = {
+            "code": report.region.code,
+            "name": pick(report.region.name_zh, report.region.name_en or report.region.name_zh),
+        }
+    out = {
+        "id": report.id,
+        "status": report.status,
+        "severity": report.severity,
+        "sector": report.sector,
+        "sector_name": pick(sector.label_zh, sector.label_en),
+        "description": report.description,
+        "location": {
+            "lat": lat,
+            "lon": lon,
+            "accuracy_m": report.accuracy_m,
+            "source": report.location_source,
+            "coord_system": coord_system,
+        },
+        "region": region,
+        "captured_at": report.captured_at,
+        "submitted_at": report.submitted_at,
+        "anonymous": report.anonymous,
+        "immediate_danger": report.immediate_danger,
+        "flags": list(report.flags or []),
+        "photos": [present_photo(p) for p in report.photos],
+    }
+    if timeline:
+        out["timeline"] = [
+            {"at": e.at, "action": e.action, "from_status": e.from_status, "to_status": e.to_status}
+            for e in report.events
+        ]
+    return out

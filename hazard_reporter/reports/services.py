@@ -1,0 +1,326 @@
+"""Report intake and reading. Services take everything explicitly; no request context here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from hazard_reporter.core.storage import Storage
+from hazard_reporter.errors import (
+    IdempotencyKeyReused,
+    LocationRequired,
+    NotFound,
+    PhotoCountInvalid,
+    UnknownRegion,
+    ValidationFailed,
+)
+from hazard_reporter.geo.coords import CoordSystem, to_wgs84
+from hazard_reporter.photos.services import (
+    CheckedPhoto,
+    IncomingPhoto,
+    build_photo,
+    check_photo,
+    discard,
+    store_originals,
+)
+from hazard_reporter.regions import services as regions
+from hazard_reporter.reports.location import Fix, capture_time_utc, resolve_location
+from hazard_reporter.reports.models import Event, Flag, LocationSource, Report, Status
+from hazard_reporter.sectors.models import Sector
+from hazard_reporter.triage.rules import provisional_severity
+
+REPORTER_ACTOR = "reporter"
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    """The limits and thresholds intake applies, from configuration."""
+
+    max_photos: int = 6
+    max_photo_bytes: int = 25 * 1024 * 1024
+    max_photo_pixels: int = 120_000_000
+    location_mismatch_m: float = 500
+    stale_photo_days: int = 7
+    local_timezone: str = "Asia/Shanghai"
+
+    @classmethod
+    def from_config(cls, config) -> IntakePolicy:
+        return cls(
+            max_photos=config["MAX_PHOTOS"],
+            max_photo_bytes=config["MAX_PHOTO_BYTES"],
+            max_photo_pixels=config["MAX_PHOTO_PIXELS"],
+            location_mismatch_m=config["LOCATION_MISMATCH_M"],
+            stale_photo_days=config["STALE_PHOTO_DAYS"],
+            local_timezone=config["LOCAL_TIMEZONE"],
+        )
+
+
+@dataclass
+class Submission:
+    """What a worker's phone sent."""
+
+    sector: Sector
+    description: str
+    photos: list[IncomingPhoto]
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    coord_system: CoordSystem = CoordSystem.WGS84
+    location_source: LocationSource = LocationSource.DEVICE
+    region_code: str | None = None
+    anonymous: bool = True
+    immediate_danger: bool = False
+    idempotency_key: str | None = None
+
+
+@dataclass
+class Intake:
+    """The outcome of a submission: the report, the follow-up token (shown once), and whether
+    this answer replays an earlier submission with the same Idempotency-Key."""
+
+    report: Report
+    followup_token: str | None
+    replayed: bool = False
+    photo_ids: list[int] = field(default_factory=list)
+
+
+def _fingerprint(submission: Submission, photos: list[CheckedPhoto]) -> str:
+    """What makes two submissions 'the same' for Idempotency-Key purposes."""
+    canonical = {
+        "sector": submission.sector.value,
+        "description": submission.description,
+        "lat": submission.lat,
+        "lon": submission.lon,
+        "coord_system": submission.coord_system.value,
+        "region_code": submission.region_code,
+        "anonymous": submission.anonymous,
+        "immediate_danger": submission.immediate_danger,
+        "photos": [p.sha256 for p in photos],
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def hash_token(token: str) -> str:
+    """How a follow-up token is kept: only its hash is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _followup_token(secret_key: str, idempotency_key: str | None, fingerprint: str) -> str:
+    """A random token; with an Idempotency-Key it is derived from it, so that a retry whose first
+    answer was lost on the network still receives the token that was stored."""
+    if idempotency_key is None:
+        return secrets.token_urlsafe(32)
+    mac = hmac.new(
+        secret_key.encode(), f"followup\0{idempotency_key}\0{fingerprint}".encode(), "sha256"
+    )
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+def _replay(report: Report, fingerprint: str, secret_key: str) -> Intake:
+    if report.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(field="Idempotency-Key")
+    token = _followup_token(secret_key, report.idempotency_key, fingerprint)
+    if report.followup_token_hash != hash_token(token):
+        token = None  # the secret key changed since; the token cannot be shown again
+    return Intake(report, token, replayed=True, photo_ids=[p.id for p in report.photos])
+
+
+def _find_by_key(session: Session, key: str) -> Report | None:
+    return session.scalar(
+        select(Report).where(Report.idempotency_key == key).options(selectinload(Report.photos))
+    )
+
+
+def _device_fix(submission: Submission) -> Fix | None:
+    if submission.lat is None or submission.lon is None:
+        return None
+    if submission.lat == 0 and submission.lon == 0:
+        return None  # a browser's "no fix", not a place in the Gulf of Guinea
+    lat, lon = to_wgs84(submission.lat, submission.lon, submission.coord_system)
+    return Fix(lat, lon, submission.accuracy_m, submission.location_source)
+
+
+def submit_report(
+    *,
+    session: Session,
+    storage: Storage,
+    submission: Submission,
+    policy: IntakePolicy,
+    secret_key: str,
+    now: datetime,
+) -> Intake:
+    """Check, store and record a report. A new report is committed only after its originals are
+    durably stored; on any failure nothing of it remains (stored files are removed)."""
+    count = len(submission.photos)
+    if not 1 <= count <= policy.max_photos:
+        raise PhotoCountInvalid(field="photos", min=1, max=policy.max_photos, count=count)
+    if not submission.description.strip():
+        raise ValidationFailed(field="description", detail="不能为空 / must not be empty")
+
+    checked = [
+        check_photo(p, max_bytes=policy.max_photo_bytes, max_pixels=policy.max_photo_pixels)
+        for p in submission.photos
+    ]
+    fingerprint = _fingerprint(submission, checked)
+    if submission.idempotency_key:
+        earlier = _find_by_key(session, submission.idempotency_key)
+        if earlier is not None:
+            return _replay(earlier, fingerprint, secret_key)
+
+    if submission.region_code and regions.get_region(session, submission.region_code) is None:
+        raise UnknownRegion(field="region_code", region_code=submission.region_code)
+    fix = _device_fix(submission)
+    photo_gps = [
+        (c.image.metadata.gps_lat, c.image.metadata.gps_lon)
+        if c.image.metadata.gps_lat is not None
+        else None
+        for c in checked
+    ]
+    where = resolve_location(fix, photo_gps, has_region=bool(submission.region_code))
+    if where is None:
+        raise LocationRequired(field="lat")
+    region_code = submission.region_code
+    if where.lat is not None:
+        found = regions.locate(session, where.lat, where.lon)
+        if found is not None:
+            region_code = found.code
+
+    captured = [
+        capture_time_utc(
+            c.image.metadata.taken_at, c.image.metadata.utc_offset_minutes, policy.local_timezone
+        )
+        for c in checked
+    ]
+    flags = []
+    if where.mismatch_m is not None and where.mismatch_m > policy.location_mismatch_m:
+        flags.append(Flag.LOCATION_MISMATCH.value)
+    if not any(c.image.metadata.has_exif for c in checked):
+        flags.append(Flag.NO_CAMERA_METADATA.value)
+    first_capture = next((t for t in captured if t is not None), None)
+    if first_capture and now - first_capture > timedelta(days=policy.stale_photo_days):
+        flags.append(Flag.STALE_PHOTO.value)
+
+    token = _followup_token(secret_key, submission.idempotency_key, fingerprint)
+    keys = store_originals(storage, checked, now=now)
+    report = Report(
+        sector=submission.sector.value,
+        description=submission.description.strip(),
+        status=Status.SUBMITTED.value,
+        severity=provisional_severity(
+            submission.sector, immediate_danger=submission.immediate_danger
+        ).value,
+        lat=where.lat,
+        lon=where.lon,
+        accuracy_m=where.accuracy_m,
+        location_source=where.source.value,
+        region_code=region_code,
+        captured_at=first_capture,
+        submitted_at=now,
+        anonymous=submission.anonymous,
+        immediate_danger=submission.immediate_danger,
+        followup_token_hash=hash_token(token),
+        idempotency_key=submission.idempotency_key,
+        request_fingerprint=fingerprint,
+        flags=flags,
+    )
+    report.photos = [
+        build_photo(c, key, position, when)
+        for position, (c, key, when) in enumerate(zip(checked, keys, captured, strict=True))
+    ]
+    report.events = [
+        Event(
+            at=now,
+            actor=REPORTER_ACTOR,
+            action="submitted",
+            from_status=None,
+            to_status=Status.SUBMITTED.value,
+            data={"photos": count, "location_source": where.source.value, "flags": flags},
+        )
+    ]
+    session.add(report)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request with the same Idempotency-Key committed first: answer with its report.
+        session.rollback()
+        discard(storage, keys)
+        winner = (
+            _find_by_key(session, submission.idempotency_key)
+            if submission.idempotency_key
+            else None
+        )
+        if winner is None:
+            raise
+        return _replay(winner, fingerprint, secret_key)
+    except Exception:
+        session.rollback()
+        discard(storage, keys)
+        raise
+    return Intake(report, token, photo_ids=[p.id for p in report.photos])
+
+
+def get_report(session: Session, report_id: int) -> Report:
+    """One report with its photos, or NotFound."""
+    report = session.scalar(
+        select(Report).where(Report.id == report_id).options(selectinload(Report.photos))
+    )
+    if report is None:
+        raise NotFound(what="该报告", what_en="report")
+    return report
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    sector: str | None = None
+    status: str | None = None
+    severity: str | None = None
+    region: str | None = None
+
+
+def encode_cursor(report_id: int) -> str:
+    """An opaque cursor that resumes a listing after ``report_id``."""
+    return base64.urlsafe_b64encode(f"r:{report_id}".encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    """The report id inside a cursor; ValidationFailed when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "r":
+            raise ValueError
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed(field="cursor", detail="无效的分页游标 / invalid cursor") from None
+
+
+def list_reports(
+    session: Session, filters: ReportFilters, *, limit: int, cursor: str | None
+) -> tuple[list[Report], str | None]:
+    """Newest first, ``limit`` at a time; returns the page and the cursor of the next one."""
+    query = select(Report).options(selectinload(Report.photos)).order_by(Report.id.desc())
+    if filters.sector:
+        query = query.where(Report.sector == filters.sector)
+    if filters.status:
+        query = query.where(Report.status == filters.status)
+    if filters.severity:
+        query = query.where(Report.severity == filters.severity)
+    if filters.region:
+        if regions.get_region(session, filters.region) is None:
+            raise UnknownRegion(field="region", region_code=filters.region)
+        query = query.where(Report.region_code.in_(regions.subtree_codes(session, filters.region)))
+    if cursor:
+        query = query.where(Report.id < decode_cursor(cursor))
+    rows = list(session.scalars(query.limit(limit + 1)))
+    page, more = rows[:limit], len(rows) > limit
+    return page, encode_cursor(page[-1].id) if more and page else None

@@ -1,0 +1,484 @@
+"""The report contract as a phone sees it: POST, GET one, GET a page."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder
+
+from hazard_reporter.errors import StorageUnavailable
+from hazard_reporter.extensions import db
+from hazard_reporter.geo.coords import distance_m, from_wgs84
+from hazard_reporter.photos.models import Photo
+from hazard_reporter.regions.models import RegionLevel
+from hazard_reporter.regions.services import upsert_region
+from hazard_reporter.reports.models import Event, Report
+from tests.fixtures import make_jpeg
+
+MIANYANG = (31.4675, 104.6796)  # 涪城区, WGS-84
+
+
+def post_report(client, photos=None, headers=None, **fields):
+    """POST a report; ``photos`` is a list of bytes or (bytes, filename)."""
+    if photos is None:
+        photos = [make_jpeg(gps=MIANYANG)]
+    data = {"sector": "gas_network", "description": "地下室食堂有燃气味"}
+    data.update({k: str(v) if not isinstance(v, str) else v for k, v in fields.items()})
+    data = {k: v for k, v in data.items() if v != "None"}
+    files = []
+    for i, photo in enumerate(photos):
+        content, name = photo if isinstance(photo, tuple) else (photo, f"photo{i}.jpg")
+        files.append((io.BytesIO(content), name))
+    data["photos"] = files
+    builder = EnvironBuilder(
+        path="/api/v1/reports", method="POST", data=data, headers=headers or {},
+        content_type="multipart/form-data",
+    )
+    environ = builder.get_environ()
+    try:
+        response = client.open(environ)
+        response.get_data()
+    finally:
+        # The test client spools large bodies to a temporary file it never closes itself.
+        environ["wsgi.input"].close()
+        builder.close()
+    return response
+
+
+def fetch(client, url) -> bytes:
+    """A rendition's bytes: served by the app, or by S3 behind the app's redirect."""
+    response = client.get(url)
+    if response.status_code == 302:
+        import requests
+
+        direct = requests.get(response.headers["Location"], timeout=10)
+        assert direct.status_code == 200 and direct.headers["Content-Type"] == "image/jpeg"
+        return direct.content
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    return response.data
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def stored_keys(storage) -> list[str]:
+    return [o.key for o in storage.list("")]
+
+
+# --- a report from a phone photo -----------------------------------------------------------
+
+
+def test_gps_photo_gives_a_located_report_with_safe_photo_links(client):
+    response = post_report(client, photos=[make_jpeg(1200, 900, gps=MIANYANG)])
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["status"] == "submitted"
+    assert body["severity"] == "orange"  # gas network's base level
+    assert body["location"]["source"] == "exif"
+    assert body["location"]["lat"] == pytest.approx(MIANYANG[0], abs=1e-5)
+    assert body["location"]["lon"] == pytest.approx(MIANYANG[1], abs=1e-5)
+    assert len(body["followup_token"]) >= 32
+    [photo] = body["photos"]
+    assert (photo["width"], photo["height"]) == (1200, 900)
+    assert photo["status"] == "ready"
+    assert response.headers["Location"] == f"/api/v1/reports/{body['id']}"
+
+    image = Image.open(io.BytesIO(fetch(client, photo["url"])))
+    assert max(image.size) <= 1600 and not image.getexif()
+    thumb = Image.open(io.BytesIO(fetch(client, photo["thumbnail_url"])))
+    assert max(thumb.size) <= 400
+
+
+def test_report_records_its_submission_in_the_timeline(client, app):
+    report_id = post_report(client).json["id"]
+    body = client.get(f"/api/v1/reports/{report_id}").json
+    assert [e["action"] for e in body["timeline"]] == ["submitted"]
+    assert body["timeline"][0]["to_status"] == "submitted"
+    assert "followup_token" not in body  # shown once, at creation
+    with app.app_context():
+        assert db.session.scalar(select(Event.actor)) == "reporter"
+
+
+@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
+def test_served_renditions_carry_no_exif_xmp_or_gps_by_exiftool(client, tmp_path):
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    jpeg = make_jpeg(gps=MIANYANG, make="Apple", model="iPhone 15", xmp=xmp)
+    body = post_report(client, photos=[jpeg]).json
+    for url in (body["photos"][0]["url"], body["photos"][0]["thumbnail_url"]):
+        path = tmp_path / "rendition.jpg"
+        path.write_bytes(fetch(client, url))
+        out = subprocess.run(
+            ["exiftool", "-j", "-a", "-G1", str(path)], capture_output=True, text=True, check=True
+        ).stdout
+        assert "GPS" not in out and "XMP" not in out and "IFD0" not in out and "iPhone" not in out
+
+
+def test_phone_fix_comes_first_and_a_far_photo_gps_is_flagged(client):
+    far = (MIANYANG[0] + 0.01, MIANYANG[1])  # ~1.1 km north
+    body = post_report(
+        client, photos=[make_jpeg(gps=far)], lat=MIANYANG[0], lon=MIANYANG[1], accuracy_m=12
+    ).json
+    assert body["location"]["source"] == "device"
+    assert body["location"]["lat"] == pytest.approx(MIANYANG[0])
+    assert body["location"]["accuracy_m"] == 12
+    assert "location_mismatch" in body["flags"]
+
+
+def test_phone_fix_near_the_photo_gps_is_not_flagged(client):
+    near = (MIANYANG[0] + 0.001, MIANYANG[1])  # ~110 m
+    body = post_report(client, photos=[make_jpeg(gps=near)], lat=MIANYANG[0], lon=MIANYANG[1]).json
+    assert "location_mismatch" not in body["flags"]
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_chinese_map_coordinates_are_stored_as_wgs84_and_answered_in_any_system(client, system):
+    lat, lon = from_wgs84(*MIANYANG, system)
+    body = post_report(client, photos=[make_jpeg()], lat=lat, lon=lon, coord_system=system).json
+    assert distance_m(body["location"]["lat"], body["location"]["lon"], *MIANYANG) < 1.0
+    again = client.get(f"/api/v1/reports/{body['id']}?coord_system={system}").json["location"]
+    assert distance_m(again["lat"], again["lon"], lat, lon) < 1.0
+    assert again["coord_system"] == system
+
+
+def test_region_code_alone_locates_the_report_in_that_region(client):
+    body = post_report(client, photos=[make_jpeg()], region_code="510703").json
+    assert body["region"] == {"code": "510703", "name": "涪城区"}
+    assert body["location"]["source"] == "manual" and body["location"]["lat"] is None
+
+
+def test_point_inside_a_loaded_boundary_finds_the_smallest_region(client, app):
+    square = {
+        "type": "Polygon",
+        "coordinates": [
+            [[104.6, 31.4], [104.8, 31.4], [104.8, 31.6], [104.6, 31.6], [104.6, 31.4]]
+        ],
+    }
+    city = {
+        "type": "Polygon",
+        "coordinates": [
+            [[104.0, 31.0], [105.5, 31.0], [105.5, 32.5], [104.0, 32.5], [104.0, 31.0]]
+        ],
+    }
+    with app.app_context():
+        upsert_region(
+            db.session,
+            code="510700",
+            name_zh="绵阳市",
+            level=RegionLevel.CITY,
+            parent_code="510000",
+            boundary=city,
+        )
+        upsert_region(
+            db.session,
+            code="510703",
+            name_zh="涪城区",
+            level=RegionLevel.COUNTY,
+            parent_code="510700",
+            boundary=square,
+        )
+        db.session.commit()
+    inside = post_report(client, photos=[make_jpeg(gps=MIANYANG)]).json
+    assert inside["region"]["code"] == "510703"
+    in_city_only = post_report(client, photos=[make_jpeg(gps=(32.0, 105.0))]).json
+    assert in_city_only["region"]["code"] == "510700"
+
+
+def test_immediate_danger_makes_the_report_red(client):
+    body = post_report(client, immediate_danger="true", sector="construction").json
+    assert body["severity"] == "red" and body["immediate_danger"] is True
+
+
+def test_photo_without_camera_metadata_and_an_old_photo_are_flagged(client):
+    plain = post_report(client, photos=[make_jpeg()], region_code="510703").json
+    assert "no_camera_metadata" in plain["flags"]
+    old = post_report(
+        client, photos=[make_jpeg(gps=MIANYANG, taken_at="2020:01:02 10:00:00", make="Xiaomi")]
+    ).json
+    assert "stale_photo" in old["flags"] and "no_camera_metadata" not in old["flags"]
+    assert old["captured_at"].startswith("2020-01-02T02:00:00")  # read in Asia/Shanghai
+
+
+def test_several_photos_keep_their_order(client):
+    photos = [make_jpeg(300 + i * 10, 200, gps=MIANYANG) for i in range(3)]
+    body = post_report(client, photos=photos).json
+    assert [p["width"] for p in body["photos"]] == [300, 310, 320]
+
+
+# --- bad input is a clear 4xx ---------------------------------------------------------------
+
+
+def test_no_location_at_all_is_refused_in_chinese_and_english(client, app):
+    response = post_report(client, photos=[make_jpeg()])
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "location_required"
+    assert "定位" in response.json["error"]["message"]
+    english = post_report(client, photos=[make_jpeg()], headers={"Accept-Language": "en-US,en"})
+    assert "location" in english.json["error"]["message"]
+    assert count(app, Report) == 0
+
+
+def test_unknown_region_code_is_refused(client):
+    response = post_report(client, photos=[make_jpeg()], region_code="999999")
+    assert response.status_code == 422
+    assert response.json["error"] == {
+        "code": "unknown_region",
+        "message": "未知的地区代码“999999”。",
+        "field": "region_code",
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "code"),
+    [
+        ({"sector": None}, "sector", "missing_field"),
+        ({"sector": "volcano"}, "sector", "validation_error"),
+        ({"description": None}, "description", "missing_field"),
+        ({"lat": "95", "lon": "104"}, "lat", "validation_error"),
+        ({"lat": "31.4"}, "lon", "validation_error"),
+        ({"lat": "nan", "lon": "104"}, "lat", "validation_error"),
+        ({"coord_system": "utm"}, "coord_system", "validation_error"),
+    ],
+)
+def test_bad_fields_are_named_in_the_error(client, fields, field, code):
+    response = post_report(client, **fields)
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert (error["field"], error["code"]) == (field, code)
+    assert field in error["message"]
+
+
+def test_blank_description_is_refused(client):
+    response = post_report(client, description="   ")
+    assert response.status_code == 422 and response.json["error"]["field"] == "description"
+
+
+def test_no_photo_is_refused(client):
+    response = client.post(
+        "/api/v1/reports",
+        data={"sector": "gas_network", "description": "x"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert response.json["error"]["field"] == "photos"
+
+
+def test_seven_photos_are_refused(client, app):
+    response = post_report(client, photos=[make_jpeg(gps=MIANYANG, width=64, height=48)] * 7)
+    assert response.status_code == 422 and response.json["error"]["code"] == "photo_count"
+    assert count(app, Report) == 0
+
+
+def test_a_non_image_is_415_naming_the_accepted_formats(client):
+    response = post_report(client, photos=[(b"%PDF-1.7\n1 0 obj\n", "hazard.jpg")])
+    assert response.status_code == 415
+    assert "JPEG、PNG、WebP、HEIC" in response.json["error"]["message"]
+    assert response.json["error"]["field"] == "photos"
+
+
+def test_an_empty_file_is_400(client):
+    response = post_report(client, photos=[(b"", "empty.jpg")])
+    assert response.status_code == 400 and response.json["error"]["code"] == "photo_empty"
+
+
+def test_a_photo_over_the_size_limit_is_413(tmp_path):
+    from tests.conftest import build_app
+
+    app = build_app(tmp_path, MAX_PHOTO_BYTES=20_000)
+    response = post_report(app.test_client(), photos=[make_jpeg(1600, 1200, gps=MIANYANG)])
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "photo_too_large"
+
+
+def test_a_request_over_the_total_limit_is_413_json(tmp_path):
+    from tests.conftest import build_app
+
+    app = build_app(tmp_path, MAX_CONTENT_LENGTH=10_000)
+    response = post_report(app.test_client(), photos=[make_jpeg(1600, 1200, gps=MIANYANG)])
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "request_too_large"
+
+
+def test_truncated_jpeg_is_refused_and_nothing_is_kept(client, app, storage):
+    data = make_jpeg(800, 600, gps=MIANYANG)
+    response = post_report(client, photos=[data[: len(data) // 2]])
+    assert response.status_code == 422 and response.json["error"]["code"] == "photo_unreadable"
+    assert count(app, Report) == 0 and stored_keys(storage) == []
+
+
+def test_one_bad_photo_among_good_ones_refuses_the_report_whole(client, app, storage):
+    response = post_report(client, photos=[make_jpeg(gps=MIANYANG), (b"GIF89a....", "b.gif")])
+    assert response.status_code == 415
+    assert count(app, Report) == 0 and stored_keys(storage) == []
+
+
+def test_unknown_report_is_a_json_404(client):
+    for url in ("/api/v1/reports/12345", "/api/v1/reports/99999999999999999999999"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response.json["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_405_with_allow_header(client):
+    response = client.delete("/api/v1/sectors")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    assert response.json["error"]["code"] == "method_not_allowed"
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+def test_retry_with_the_same_key_returns_the_first_report_and_its_token(client, app):
+    photo = make_jpeg(gps=MIANYANG)
+    headers = {"Idempotency-Key": "phone-42-report-7"}
+    first = post_report(client, photos=[photo], headers=headers)
+    again = post_report(client, photos=[photo], headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"]
+    assert again.json["followup_token"] == first.json["followup_token"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count(app, Report) == 1 and count(app, Photo) == 1
+
+
+def test_same_key_with_different_content_is_refused(client, app):
+    headers = {"Idempotency-Key": "k-1"}
+    post_report(client, photos=[make_jpeg(gps=MIANYANG)], headers=headers)
+    other = post_report(
+        client, photos=[make_jpeg(gps=MIANYANG)], headers=headers, description="另一处隐患"
+    )
+    assert other.status_code == 422
+    assert other.json["error"]["code"] == "idempotency_key_reused"
+    assert count(app, Report) == 1
+
+
+def test_malformed_idempotency_key_is_400(client):
+    response = post_report(client, headers={"Idempotency-Key": "x" * 300})
+    assert response.status_code == 400
+    assert response.json["error"]["field"] == "Idempotency-Key"
+
+
+def test_fifty_concurrent_posts_with_one_key_create_exactly_one_report(app, live_server, storage):
+    import concurrent.futures
+
+    import requests
+
+    photo = make_jpeg(1024, 768, gps=MIANYANG)
+
+    def send(_):
+        return requests.post(
+            f"{live_server}/api/v1/reports",
+            data={"sector": "gas_network", "description": "燃气泄漏"},
+            files={"photos": ("p.jpg", photo, "image/jpeg")},
+            headers={"Idempotency-Key": "same-key-50"},
+            timeout=120,
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(send, range(50)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len({r.json()["followup_token"] for r in responses}) == 1
+    assert count(app, Report) == 1 and count(app, Photo) == 1
+    # The losers' stored originals were removed: one original, two renditions.
+    keys = stored_keys(storage)
+    assert len([k for k in keys if k.startswith("originals/")]) == 1
+
+
+# --- nothing half-made when storage or the database fails -----------------------------------
+
+
+def test_storage_failure_is_503_with_retry_after_and_keeps_nothing(
+    client, app, storage, monkeypatch
+):
+    real_put = storage.put
+    calls = []
+
+    def put_then_fail(key, fp, content_type):
+        calls.append(key)
+        if len(calls) > 1:
+            raise StorageUnavailable(retry_after=30)
+        return real_put(key, fp, content_type)
+
+    monkeypatch.setattr(storage, "put", put_then_fail)
+    response = post_report(client, photos=[make_jpeg(gps=MIANYANG), make_jpeg(gps=MIANYANG)])
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert response.json["error"]["code"] == "storage_unavailable"
+    assert count(app, Report) == 0 and stored_keys(storage) == []
+
+
+def test_database_failure_after_storing_is_503_and_removes_the_files(
+    client, app, storage, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    def broken_commit():
+        raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    with app.app_context():
+        monkeypatch.setattr(db.session, "commit", broken_commit)
+        response = post_report(client)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert response.json["error"]["code"] == "database_unavailable"
+    monkeypatch.undo()
+    assert count(app, Report) == 0 and stored_keys(storage) == []
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def test_list_filters_by_sector_severity_and_region_subtree(client):
+    post_report(client, sector="gas_network", region_code="510703", photos=[make_jpeg()])
+    post_report(client, sector="construction", region_code="510781", photos=[make_jpeg()])
+    post_report(
+        client,
+        sector="construction",
+        region_code="510703",
+        photos=[make_jpeg()],
+        immediate_danger="true",
+    )
+
+    def ids(query):
+        response = client.get(f"/api/v1/reports?{query}")
+        assert response.status_code == 200, response.json
+        return [r["sector"] + ":" + r["region"]["code"] for r in response.json["items"]]
+
+    assert ids("sector=construction") == ["construction:510703", "construction:510781"]
+    assert ids("severity=red") == ["construction:510703"]
+    assert ids("region=510781") == ["construction:510781"]
+    assert len(ids("region=510700")) == 3  # the city's subtree
+    assert ids("status=verified") == []
+
+
+def test_cursor_pagination_walks_every_report_once(client):
+    created = [
+        post_report(client, photos=[make_jpeg()], region_code="510703").json["id"] for _ in range(5)
+    ]
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/reports?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url).json
+        assert len(page["items"]) <= 2
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == sorted(created, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["cursor=%%%", "cursor=bm9wZQ", "limit=0", "limit=1000", "sector=volcano", "region=999999"],
+)
+def test_bad_list_queries_are_4xx(client, query):
+    response = client.get(f"/api/v1/reports?{query}")
+    assert response.status_code == 422
+    assert response.json["error"]["field"] in {"cursor", "limit", "sector", "region"}

@@ -1,0 +1,139 @@
+"""The storage interface, the same behaviour from every backend, and S3 on a real endpoint."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import requests
+from PIL import Image
+from sqlalchemy import func, select
+
+from hazard_reporter.core.storage import LocalStorage, MemoryStorage, S3Storage
+from hazard_reporter.errors import StorageUnavailable
+from hazard_reporter.extensions import db
+from hazard_reporter.reports.models import Report
+from tests.conftest import build_app, s3_settings
+from tests.fixtures import make_jpeg
+from tests.test_reports_api import MIANYANG, post_report
+
+
+@pytest.fixture(params=["local", "memory", "s3"])
+def backend(request, tmp_path):
+    if request.param == "local":
+        return LocalStorage(tmp_path / "store")
+    if request.param == "memory":
+        return MemoryStorage()
+    settings = s3_settings(request.getfixturevalue("s3_endpoint"))
+    store = S3Storage(settings["S3_BUCKET"], endpoint_url=settings["S3_ENDPOINT_URL"])
+    store.ensure_bucket()
+    return store
+
+
+def test_put_read_list_delete(backend):
+    backend.put_bytes("originals/2026/11/28/a.jpg", b"abc", "image/jpeg")
+    backend.put_bytes("derivatives/1/display.jpg", b"de", "image/jpeg")
+    assert backend.read("originals/2026/11/28/a.jpg") == b"abc"
+    assert backend.exists("derivatives/1/display.jpg")
+    listed = {o.key: o.size for o in backend.list("originals/")}
+    assert listed == {"originals/2026/11/28/a.jpg": 3}
+    backend.delete("originals/2026/11/28/a.jpg")
+    backend.delete("originals/2026/11/28/a.jpg")  # deleting twice is fine
+    assert not backend.exists("originals/2026/11/28/a.jpg")
+    with pytest.raises(FileNotFoundError):
+        backend.read("originals/2026/11/28/a.jpg")
+
+
+@pytest.mark.parametrize("key", ["../etc/passwd", "/abs/path", "a/../../b", "a//b", "", "a\\b"])
+def test_keys_cannot_leave_the_storage_root(backend, key):
+    with pytest.raises(ValueError):
+        backend.put_bytes(key, b"x", "text/plain")
+
+
+def test_local_storage_leaves_no_partial_file_when_the_write_fails(tmp_path):
+    store = LocalStorage(tmp_path)
+
+    class Exploding(io.BytesIO):
+        def read(self, *args):
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(StorageUnavailable):
+        store.put("originals/x.jpg", Exploding(), "image/jpeg")
+    assert list(store.list("")) == []
+
+
+@pytest.fixture
+def s3_app(tmp_path, s3_endpoint):
+    return build_app(tmp_path, **s3_settings(s3_endpoint))
+
+
+def test_report_on_s3_keeps_the_original_and_redirects_to_a_clean_rendition(s3_app):
+    client = s3_app.test_client()
+    original = make_jpeg(2000, 1500, gps=MIANYANG, make="HUAWEI", model="P60")
+    body = post_report(client, photos=[original]).json
+    storage = s3_app.extensions["hazard_storage"]
+    [key] = [o.key for o in storage.list("originals/")]
+    assert storage.read(key) == original  # unaltered evidence
+    response = client.get(body["photos"][0]["url"])
+    assert response.status_code == 302
+    fetched = requests.get(response.headers["Location"], timeout=10)
+    assert fetched.status_code == 200
+    image = Image.open(io.BytesIO(fetched.content))
+    assert image.size == (1600, 1200) and not image.getexif()
+
+
+def test_s3_endpoint_down_is_503_then_the_retry_succeeds(tmp_path):
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    app = build_app(tmp_path, **s3_settings(f"http://{host}:{port}"))
+    client = app.test_client()
+    storage = app.extensions["hazard_storage"]
+    server.stop()
+    try:
+        down = post_report(client, headers={"Idempotency-Key": "retry-me"})
+        assert down.status_code == 503 and down.headers["Retry-After"]
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Report)) == 0
+    finally:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+    try:
+        assert [o.key for o in storage.list("")] == []  # nothing half-made
+        back = post_report(client, headers={"Idempotency-Key": "retry-me"})
+        assert back.status_code == 201
+    finally:
+        server.stop()
+
+
+def test_cleanup_command_removes_only_old_unreferenced_files(app, storage):
+    client = app.test_client()
+    body = post_report(client).json
+    storage.put_bytes("originals/2020/01/01/orphan.jpg", b"left by a crash", "image/jpeg")
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["photos", "cleanup-orphans", "--older-than", "0", "--dry-run"])
+    assert "would remove originals/2020/01/01/orphan.jpg" in dry.output
+    assert storage.exists("originals/2020/01/01/orphan.jpg")
+    young = runner.invoke(args=["photos", "cleanup-orphans"])  # default grace: one hour
+    assert "0 orphaned file(s) removed" in young.output
+    result = runner.invoke(args=["photos", "cleanup-orphans", "--older-than", "0"])
+    assert "1 orphaned file(s) removed" in result.output, result.output
+    assert not storage.exists("originals/2020/01/01/orphan.jpg")
+    assert client.get(body["photos"][0]["url"]).status_code in (200, 302)
+    keys = [o.key for o in storage.list("")]
+    assert len([k for k in keys if k.startswith("originals/")]) == 1
+
+
+def test_pending_renditions_are_made_by_the_command(app, storage, monkeypatch):
+    from hazard_reporter.core import tasks
+
+    monkeypatch.setattr(tasks.InlineRunner, "enqueue", lambda self, task, *args: None)
+    body = post_report(app.test_client())
+    assert body.json["photos"][0]["status"] == "pending"
+    assert app.test_client().get(body.json["photos"][0]["url"]).status_code == 404
+    result = app.test_cli_runner().invoke(args=["photos", "process-pending"])
+    assert result.exit_code == 0, result.output
+    again = app.test_client().get(f"/api/v1/reports/{body.json['id']}").json
+    assert again["photos"][0]["status"] == "ready"
