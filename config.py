@@ -57,8 +57,6 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
 
-    JSON_SORT_KEYS = False
-
 
 class TestConfig(Config):
     """Settings the test-suite passes to the factory (it overrides storage and paths per test)."""

@@ -21,6 +21,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``HAZARD_*`` environment variables, then ``config``."""
     app = Flask(__name__)
+    # Chinese stays readable in answers and the fields keep the schema's order.
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
     register_config(app, config)
     register_extensions(app)
     register_blueprints(app)
@@ -69,7 +72,8 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from hazard_reporter.cli import photos_cli, seed_command
+    from hazard_reporter.cli import photos_cli, regions_cli, seed_command
 
     app.cli.add_command(seed_command)
+    app.cli.add_command(regions_cli)
     app.cli.add_command(photos_cli)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import click
@@ -14,6 +15,7 @@ from hazard_reporter.demo import load_demo_data
 from hazard_reporter.extensions import db
 from hazard_reporter.photos import services as photo_services
 from hazard_reporter.photos.tasks import make_derivatives_task
+from hazard_reporter.regions import services as region_services
 
 
 @click.command("seed")
@@ -22,6 +24,22 @@ def seed_command():
     """Load the reference and demo data (regions of 绵阳市, demo units). Safe to run again."""
     regions, units = load_demo_data(db.session)
     click.echo(f"seeded {regions} regions and {units} units")
+
+
+regions_cli = AppGroup("regions", help="Region reference data.")
+
+
+@regions_cli.command("import-boundaries")
+@click.argument("geojson", type=click.File("r", encoding="utf-8"))
+def import_boundaries(geojson):
+    """Load WGS-84 boundaries from a GeoJSON FeatureCollection (properties.code = region code)."""
+    try:
+        codes = region_services.import_boundaries(db.session, json.load(geojson))
+    except (ValueError, json.JSONDecodeError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"boundaries loaded for {len(codes)} region(s): {', '.join(codes)}")
 
 
 photos_cli = AppGroup("photos", help="Photo storage maintenance.")

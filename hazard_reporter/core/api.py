@@ -41,6 +41,12 @@ class MultipartParser(FlaskParser):
     """webargs parser with a ``multipart`` location: form fields and files in one schema, so a
     report's text and photos are validated together and documented as one request body."""
 
+    # Extra fields from newer phone clients are ignored rather than refused.
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "multipart": ma.EXCLUDE,
+    }
+
     def load_multipart(self, req, schema):
         merged = MultiDict(req.form)
         for name, storage in req.files.items(multi=True):

@@ -69,3 +69,23 @@ def upsert_region(
         region.min_lat, region.min_lon, region.max_lat, region.max_lon = bbox(boundary)
     session.add(region)
     return region
+
+
+def import_boundaries(session: Session, collection: dict) -> list[str]:
+    """Attach GeoJSON boundaries (a FeatureCollection whose features carry ``properties.code``) to
+    existing regions; returns the codes updated. Unknown codes and non-polygons raise ValueError."""
+    if collection.get("type") != "FeatureCollection":
+        raise ValueError("expected a GeoJSON FeatureCollection")
+    updated = []
+    for number, feature in enumerate(collection.get("features") or [], start=1):
+        code = str((feature.get("properties") or {}).get("code", ""))
+        geometry = feature.get("geometry") or {}
+        region = session.get(Region, code)
+        if region is None:
+            raise ValueError(f"feature {number}: unknown region code {code!r}")
+        if geometry.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValueError(f"feature {number}: geometry must be a Polygon or MultiPolygon")
+        region.boundary = geometry
+        region.min_lat, region.min_lon, region.max_lat, region.max_lon = bbox(geometry)
+        updated.append(code)
+    return updated
