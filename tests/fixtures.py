@@ -285,3 +285,25 @@ def webp_header_only(width: int, height: int) -> bytes:
     )
     body = b"WEBP" + b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def jpeg_with_large_xmp_before_exif(**exif) -> bytes:
+    """Photoshop's segment order (JFIF, XMP, EXIF) with its usual padded XMP packet."""
+    packet = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>' + b" " * 8000
+    xmp = b"http://ns.adobe.com/xap/1.0/\x00" + packet
+    segment = b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp
+    original = make_jpeg(**exif)
+    assert original[2:4] == b"\xff\xe0"  # SOI, then Pillow's JFIF APP0
+    after_jfif = 4 + int.from_bytes(original[4:6], "big")
+    return original[:after_jfif] + segment + original[after_jfif:]
+
+
+def jpeg_with_exif_bomb(entries: int = 5000, padding_mb: int = 10) -> bytes:
+    """A JPEG whose EXIF has thousands of ASCII entries claiming 2 GB each, in a 10 MB file."""
+    entry = struct.pack(">HHII", 0x010F, 2, 0x7FFFFFFF, 8)  # Make, ASCII, count, offset
+    tiff = b"MM\x00\x2a" + struct.pack(">IH", 8, entries) + entry * entries + b"\x00" * 4
+    app1 = b"Exif\x00\x00" + tiff
+    segment = b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1
+    comment = b"\xff\xfe" + struct.pack(">H", 65535) + b"x" * 65533
+    base = make_jpeg(64, 48)
+    return base[:2] + segment + comment * (padding_mb * 16) + base[2:]

@@ -13,7 +13,9 @@ from hazard_reporter import create_app
 from hazard_reporter.demo import load_demo_data
 from hazard_reporter.extensions import db
 
-POSTGRES_URL = os.environ.get("HAZARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "HAZARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 def migrate_and_compare(url: str) -> None:
@@ -42,7 +44,9 @@ def postgres_or_skip() -> str:
     """A fresh database on the PostgreSQL server, or skip with the reason."""
     admin_url = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
     try:
-        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        engine = create_engine(
+            admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         name = f"hz_test_{uuid.uuid4().hex[:10]}"
         with engine.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))

@@ -27,6 +27,7 @@ from hazard_reporter.photos.imaging import (
 from tests.corpus import corpus_path, entries, entry, requires_corpus
 from tests.fixtures import (
     XMP_WITH_GPS,
+    jpeg_with_exif_bomb,
     make_gif,
     make_heic,
     make_jpeg,
@@ -277,6 +278,36 @@ def test_broken_photos_of_accepted_formats_are_unreadable(data):
         inspect(data)
 
 
+EMPTY_CHUNK = b"\x00\x00\x00\x00teSt\x4d\xfb\x5a\xae"  # an empty ancillary PNG chunk, valid CRC
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: make_png(64, 48)[:33] + EMPTY_CHUNK * 2_000_000 + make_png(64, 48)[33:],
+        lambda: b"\xff\xd8" + b"\xff" * 20_000_000,
+        lambda: b"\xff\xd8\xff" + b"\x00" * 20_000_000,
+        lambda: b"\xff\xd8" + b"\xff\xd0" * 10_000_000,
+        lambda: b"\xff\xd8" + b"\xff\xfe\x00\x02" * 5_000_000 + make_jpeg(64, 48)[2:],
+    ],
+    ids=["png-millions-of-chunks", "jpeg-fill-bytes", "jpeg-junk", "jpeg-markers", "jpeg-comments"],
+)
+def test_uploads_padded_to_make_header_parsing_slow_are_refused_quickly(build):
+    # Pillow parses these headers in Python, one byte or chunk at a time (4-6 s for 25 MB).
+    data = build()
+    started = time.perf_counter()
+    with pytest.raises(errors.UnreadablePhoto):
+        inspect(data)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_little_junk_between_jpeg_segments_is_tolerated():
+    original = make_jpeg(64, 48)
+    after_app0 = 4 + int.from_bytes(original[4:6], "big")
+    result = inspect(original[:after_app0] + b"\x00" * 1000 + original[after_app0:])
+    assert (result.width, result.height) == (64, 48)
+
+
 def test_absurd_png_header_is_refused_before_decoding():
     started = time.perf_counter()
     with pytest.raises(errors.ImageDimensionsTooLarge) as caught:
@@ -304,6 +335,17 @@ def test_pixel_limit_is_ours_not_pillows_default():
         inspect(png_header_only(10_000, 10_000))
     with pytest.raises(errors.ImageDimensionsTooLarge):
         inspect(make_jpeg(400, 300), max_pixels=100_000)
+
+
+# Pillow warns about each bogus entry while reading the DPI from EXIF at open; in production that is
+# a warning and the photo is accepted, which is what this test is about (filterwarnings = error
+# would turn it into a 422 instead).
+@pytest.mark.filterwarnings("ignore:Tag data larger than file:UserWarning")
+def test_upload_with_an_exif_bomb_is_inspected_in_bounded_time():
+    started = time.perf_counter()
+    result = inspect(jpeg_with_exif_bomb())
+    assert time.perf_counter() - started < TIME_BUDGET_S
+    assert (result.width, result.height) == (64, 48)
 
 
 def test_inspection_leaves_the_upload_stream_open_for_storing():

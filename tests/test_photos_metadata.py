@@ -18,7 +18,14 @@ from hazard_reporter.photos import metadata
 from hazard_reporter.photos.imaging import HEAD_BYTES, ImageFormat, open_image, sniff_format
 from hazard_reporter.photos.metadata import PhotoMetadata, read_metadata
 from tests.corpus import corpus_path, entries, requires_corpus
-from tests.fixtures import make_heic, make_jpeg, make_png, make_webp
+from tests.fixtures import (
+    jpeg_with_exif_bomb,
+    jpeg_with_large_xmp_before_exif,
+    make_heic,
+    make_jpeg,
+    make_png,
+    make_webp,
+)
 
 GPS_TOLERANCE = 1e-5
 SHANGHAI = (31.2304, 121.4737)
@@ -129,20 +136,32 @@ def test_metadata_from_an_already_opened_image_is_the_same():
     assert from_image == read(data, ImageFormat.HEIF)
 
 
-def test_xmp_segment_before_exif_falls_back_to_pillow():
-    # Photoshop's order (JFIF, XMP, EXIF) with its usual padded XMP: ExifRead 3.5 looks for EXIF
-    # only in the first ~4 KB and then finds no tags at all.
-    packet = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>' + b" " * 8000
-    xmp = b"http://ns.adobe.com/xap/1.0/\x00" + packet
-    segment = b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp
-    original = make_jpeg(gps=RIO, orientation=3)
-    assert original[2:4] == b"\xff\xe0"  # SOI, then Pillow's JFIF APP0
-    after_jfif = 4 + int.from_bytes(original[4:6], "big")
-    data = original[:after_jfif] + segment + original[after_jfif:]
-    meta = read(data)
-    assert meta.reader == "pillow"
+def test_exif_after_a_large_xmp_segment_is_found():
+    # ExifRead's own scan looks only at the first ~4 KB; the EXIF segment is located for it.
+    meta = read(jpeg_with_large_xmp_before_exif(gps=RIO, orientation=3))
     assert meta.orientation == 3
     assert meta.gps_lat == pytest.approx(RIO[0], abs=1e-7)
+
+
+def test_pillow_reads_the_exif_when_exifread_fails(monkeypatch):
+    def broken(*args, **kwargs):
+        raise UnicodeDecodeError("ascii", b"\xf4", 0, 1, "ordinal not in range(128)")
+
+    monkeypatch.setattr(metadata.exifread, "process_file", broken)
+    meta = read(make_jpeg(gps=RIO, orientation=3, make="Canon"))
+    assert meta.reader == "pillow"
+    assert meta.gps_lat == pytest.approx(RIO[0], abs=1e-7)
+    assert (meta.orientation, meta.make) == (3, "Canon")
+    assert "exif_corrupt" in meta.problems
+
+
+def test_exif_claiming_huge_values_is_read_in_bounded_time():
+    # Given the whole file, ExifRead 3.5 reads to its end once per entry (about 40 s here).
+    data = jpeg_with_exif_bomb()
+    started = time.perf_counter()
+    meta = read(data)
+    assert time.perf_counter() - started < 2.0
+    assert meta.gps_lat is None
 
 
 def test_read_metadata_leaves_the_stream_where_it_was():
@@ -160,14 +179,24 @@ def test_read_metadata_leaves_the_stream_where_it_was():
         b"\xff\xd8\xff\xe1\x00\x20Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\xff\xff" + b"\x00" * 9,
         b"\xff\xd8\xff\xe1\xff\xffExif\x00\x00II*\x00" + b"\xff" * 64,
         make_jpeg()[:200],
+        b"\xff\xd8" + b"\xff" * 5_000_000,
     ],
-    ids=["empty", "soi-only", "exif-huge-ifd-count", "exif-overrunning-segment", "truncated"],
+    ids=[
+        "empty",
+        "soi-only",
+        "exif-huge-ifd-count",
+        "exif-overrunning-segment",
+        "truncated",
+        "endless-fill-bytes",
+    ],
 )
-def test_broken_exif_never_raises(data):
-    for fmt in ImageFormat:
+def test_broken_exif_never_raises_and_finishes_quickly(data):
+    started = time.perf_counter()
+    for fmt in ImageFormat:  # whatever a caller claims the format is
         meta = read(data, fmt)
         assert isinstance(meta, PhotoMetadata)
         assert meta.gps_lat is None
+    assert time.perf_counter() - started < 2.0
 
 
 def test_as_dict_is_json_serialisable_with_iso_datetimes():
@@ -458,9 +487,10 @@ def test_offset_time_of_the_nokia_gives_utc_capture_time():
 
 
 @requires_corpus
-def test_photoshop_export_with_xmp_before_exif_falls_back_to_pillow():
+def test_photoshop_export_with_xmp_before_exif_has_its_exif_read():
     meta, _ = read_corpus_file("real/photoshop_xmp_before_exif.jpg")
-    assert meta.reader == "pillow" and meta.has_exif and meta.orientation == 1
+    assert meta.has_exif and meta.orientation == 1
+    assert meta.taken_at == datetime(2014, 9, 22, 10, 56, 35)  # IFD0 DateTime
 
 
 @requires_corpus

@@ -39,7 +39,9 @@ def test_openapi_document_describes_the_contract(client):
     post = paths["/api/v1/reports"]["post"]
     ref = post["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
     body = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
-    assert {"sector", "description", "photos", "lat", "lon", "coord_system"} <= set(body["properties"])
+    assert {"sector", "description", "photos", "lat", "lon", "coord_system"} <= set(
+        body["properties"]
+    )
     assert set(body["required"]) == {"sector", "description", "photos"}
     assert body["properties"]["photos"]["items"]["format"] == "binary"
     assert "201" in post["responses"] and "415" in post["responses"]

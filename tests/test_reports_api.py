@@ -36,7 +36,10 @@ def post_report(client, photos=None, headers=None, **fields):
         files.append((io.BytesIO(content), name))
     data["photos"] = files
     builder = EnvironBuilder(
-        path="/api/v1/reports", method="POST", data=data, headers=headers or {},
+        path="/api/v1/reports",
+        method="POST",
+        data=data,
+        headers=headers or {},
         content_type="multipart/form-data",
     )
     environ = builder.get_environ()

@@ -51,6 +51,12 @@ _TRANSPOSE = {  # the table ImageOps.exif_transpose uses, including the transpos
     8: Image.Transpose.ROTATE_90,
 }
 _SWAPS_AXES = frozenset({5, 6, 7, 8})
+# Pillow parses JPEG and PNG headers in Python, a byte (JPEG junk) or a chunk (PNG) at a time, so
+# a 25 MB upload of junk bytes or empty chunks costs it 4-6 s of CPU. Real files are far inside
+# these bounds (phones write ~10-30 JPEG segments; libpng writes 8 KB IDAT chunks, ~3,200 for 25 MB).
+_JPEG_MAX_SEGMENTS = 1000
+_JPEG_MAX_JUNK_BYTES = 64 * 1024
+_PNG_MAX_CHUNKS = 50_000
 
 
 class ImageFormat(StrEnum):
@@ -171,16 +177,6 @@ def describe_format(head: bytes) -> str:
 # --- opening and validating -------------------------------------------------------------------
 
 
-def open_image(fp: BinaryIO, fmt: ImageFormat) -> ImageFile.ImageFile:
-    """Open ``fp`` (from its start) with the one Pillow plugin for ``fmt``; reads the header only.
-
-    No decompression-bomb check is made here (see the module docstring): callers check the size.
-    Use the result as a context manager; ``close()`` would also close ``fp``.
-    """
-    fp.seek(0)
-    return _PLUGINS[fmt](fp)
-
-
 def _webp_canvas_size(head: bytes) -> tuple[int, int] | None:
     """The canvas size a WebP declares in its first chunk (VP8X, VP8 or VP8L)."""
     chunk = head[12:16]
@@ -213,6 +209,62 @@ def _too_large(filename: str, width: int, height: int, max_pixels: int) -> error
 
 def _unreadable(filename: str) -> errors.HazardError:
     return errors.UnreadablePhoto(field=_FIELD, filename=filename)
+
+
+def _jpeg_structure_is_plausible(fp: BinaryIO) -> bool:
+    """False when the JPEG's headers hold more segments or junk bytes than any real file."""
+    fp.seek(2)
+    segments = junk = 0
+    while junk <= _JPEG_MAX_JUNK_BYTES and segments <= _JPEG_MAX_SEGMENTS:
+        pair = fp.read(2)
+        if len(pair) < 2:
+            return True  # truncated: the decoder says so
+        if pair[0] != 0xFF or pair[1] in (0x00, 0xFF):
+            junk += 1  # junk or fill bytes: step one byte, as decoders resynchronise
+            fp.seek(-1, io.SEEK_CUR)
+            continue
+        code = pair[1]
+        if code in (0xDA, 0xD9):
+            return True  # start of scan (the C decoder takes over) or end of image
+        segments += 1
+        if code == 0x01 or 0xD0 <= code <= 0xD8:
+            continue  # standalone markers have no length
+        length = int.from_bytes(fp.read(2), "big")
+        if length < 2:
+            return True  # truncated or invalid: the decoder says so
+        fp.seek(length - 2, io.SEEK_CUR)
+    return False
+
+
+def _png_structure_is_plausible(fp: BinaryIO) -> bool:
+    """False when a PNG is split into more chunks than any real file."""
+    fp.seek(8)
+    for _ in range(_PNG_MAX_CHUNKS):
+        header = fp.read(8)
+        if len(header) < 8 or header[4:8] == b"IEND":
+            return True  # the end, or truncated (the decoder says so)
+        fp.seek(int.from_bytes(header[:4], "big") + 4, io.SEEK_CUR)  # data and CRC
+    return False
+
+
+_STRUCTURE_CHECKS: dict[ImageFormat, Callable[[BinaryIO], bool]] = {
+    ImageFormat.JPEG: _jpeg_structure_is_plausible,
+    ImageFormat.PNG: _png_structure_is_plausible,
+}
+
+
+def open_image(fp: BinaryIO, fmt: ImageFormat) -> ImageFile.ImageFile:
+    """Open ``fp`` (from its start) with the one Pillow plugin for ``fmt``; reads the header only.
+
+    No decompression-bomb check is made here (see the module docstring): callers check the size.
+    Raises ``ValueError`` for a JPEG or PNG whose structure would make Pillow's header parser slow.
+    Use the result as a context manager; ``close()`` would also close ``fp``.
+    """
+    check = _STRUCTURE_CHECKS.get(fmt)
+    if check is not None and not check(fp):
+        raise ValueError(f"implausible {fmt.name} structure")
+    fp.seek(0)
+    return _PLUGINS[fmt](fp)
 
 
 def _open_checked(

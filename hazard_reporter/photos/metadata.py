@@ -5,10 +5,16 @@ Uploads come from anywhere, so nothing here raises: whatever a reader cannot mak
 what the other reads (see /work/shared/STACK-NOTES.md): ExifRead for JPEG and WebP, and Pillow's
 ``getexif()`` when ExifRead fails or finds nothing (XMP-before-EXIF Photoshop exports), and always
 for PNG and HEIC (ExifRead reads no PNG EXIF and cannot parse libheif's HEIC).
+
+ExifRead is given only the EXIF block, found here by walking the JPEG markers or WebP chunks, never
+the whole upload: given the file, a crafted EXIF of a few thousand ASCII entries with huge counts
+makes it read the rest of the file once per entry (42 s for a 10 MB JPEG), and its own JPEG scan
+only looks at the first ~4 KB, so it misses EXIF after a large XMP segment (Photoshop exports).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import re
@@ -73,6 +79,10 @@ _MAX_TEXT = 100  # Make/Model longer than this is garbage, not a device name
 # Aircraft cruise at ~12 km and no workplace is deeper than a few km below sea level.
 _ALTITUDE_RANGE_M = (-12_000.0, 50_000.0)
 _NULL_ISLAND_EPS = 1e-9
+_MAX_SEGMENTS = 1000  # markers/chunks walked before giving up on finding EXIF
+_MAX_FILL_BYTES = 64  # 0xFF padding allowed before a JPEG marker
+_MAX_APP1_PAYLOAD = 65533  # a JPEG segment's length field counts itself
+_EXIF_HEADER = b"Exif\x00\x00"
 
 
 @dataclass(frozen=True)
@@ -151,18 +161,80 @@ def read_metadata(
 def _read_tags(
     fp: BinaryIO, fmt: str, image: Image.Image | None, problems: list[str]
 ) -> tuple[dict[str, Any], str]:
-    if fmt in ("jpeg", "webp"):
-        tags = _exifread_tags(fp, problems)
+    segment = None
+    if fmt == "jpeg":
+        segment = _jpeg_exif_segment(fp)
+    elif fmt == "webp":
+        segment = _webp_exif_segment(fp)
+    if segment is not None:
+        tags = _exifread_tags(segment, problems)
         if tags:
             return tags, "exifread"
     tags = _pillow_tags(fp, fmt, image, problems)
     return (tags, "pillow") if tags else ({}, "none")
 
 
-def _exifread_tags(fp: BinaryIO, problems: list[str]) -> dict[str, Any]:
+def _jpeg_exif_segment(fp: BinaryIO) -> bytes | None:
+    """The first APP1 "Exif" segment of a JPEG (marker, length and payload), by its markers."""
     try:
         fp.seek(0)
-        found = exifread.process_file(fp, details=False, extract_thumbnail=False)
+        if fp.read(2) != b"\xff\xd8":
+            return None
+        for _ in range(_MAX_SEGMENTS):
+            marker = fp.read(2)
+            for _ in range(_MAX_FILL_BYTES):  # fill bytes may precede a marker
+                if marker[1:] != b"\xff":
+                    break
+                marker = b"\xff" + fp.read(1)
+            if len(marker) < 2 or marker[0] != 0xFF or marker[1] in (0xD9, 0xDA, 0xFF):
+                return None  # not a marker, end of image, or start of scan: no EXIF before it
+            if marker[1] == 0x01 or 0xD0 <= marker[1] <= 0xD7:
+                continue  # standalone markers carry no length
+            length_field = fp.read(2)
+            length = int.from_bytes(length_field, "big")
+            if len(length_field) < 2 or length < 2:
+                return None
+            if marker[1] == 0xE1:
+                payload = fp.read(length - 2)
+                if payload.startswith(_EXIF_HEADER):
+                    return marker + length_field + payload
+            else:
+                fp.seek(length - 2, io.SEEK_CUR)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _webp_exif_segment(fp: BinaryIO) -> bytes | None:
+    """A WebP's EXIF chunk, wrapped as a JPEG APP1 segment so ExifRead reads it the same way."""
+    try:
+        fp.seek(0)
+        header = fp.read(12)
+        if header[:4] != b"RIFF" or header[8:12] != b"WEBP":
+            return None
+        for _ in range(_MAX_SEGMENTS):
+            chunk = fp.read(8)
+            if len(chunk) < 8:
+                return None
+            size = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"EXIF":
+                tiff = fp.read(min(size, _MAX_APP1_PAYLOAD + 1))
+                tiff = tiff.removeprefix(_EXIF_HEADER)  # some writers keep JPEG's prefix
+                payload = _EXIF_HEADER + tiff
+                if len(payload) > _MAX_APP1_PAYLOAD:
+                    return None  # too big for the JPEG form; Pillow reads it instead
+                return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+            fp.seek(size + (size & 1), io.SEEK_CUR)  # chunks are padded to even sizes
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _exifread_tags(segment: bytes, problems: list[str]) -> dict[str, Any]:
+    # A minimal JPEG around the segment: offsets beyond it simply hit the end of this buffer.
+    minimal_jpeg = io.BytesIO(b"\xff\xd8" + segment + b"\xff\xd9")
+    try:
+        found = exifread.process_file(minimal_jpeg, details=False, extract_thumbnail=False)
     except Exception:  # UnicodeDecodeError, EOFError, ZeroDivisionError... on broken EXIF
         problems.append("exif_corrupt")
         return {}
