@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+# Local runs use the development key; production must set HAZARD_SECRET_KEY (and HAZARD_ENV).
+export HAZARD_ENV ?= development
 
 .PHONY: run serve test lint migrate clean
 

@@ -18,6 +18,8 @@ DEFAULT_SECRET_KEY = "dev-only-insecure-key"
 class Config:
     """Defaults for the embedded, single-machine setup."""
 
+    # production refuses the default secret key; `make run` sets HAZARD_ENV=development.
+    ENV = "production"
     SECRET_KEY = DEFAULT_SECRET_KEY
     DATABASE_URL = f"sqlite:///{BASE_DIR / 'instance' / 'hazard_reporter.db'}"
 
@@ -45,6 +47,27 @@ class Config:
     LOCAL_TIMEZONE = "Asia/Shanghai"  # camera clocks without an offset are read in this zone
     ORPHAN_GRACE_SECONDS = 3600
 
+    # Sign-in: short-lived access tokens, rotating refresh tokens, browser session cookies.
+    ACCESS_TOKEN_SECONDS = 900
+    REFRESH_TOKEN_DAYS = 30
+    WEB_SESSION_HOURS = 12
+    PHOTO_LINK_SECONDS = 86400  # signed links to photo renditions in API answers
+    CORS_ORIGINS: list[str] = []  # e.g. ["https://report.example.org"]
+    PROXY_FIX_HOPS = 0  # proxies in front (nginx: 1) whose X-Forwarded-* headers are trusted
+
+    # Abuse limits (flask-limiter); HAZARD_RATELIMIT_ENABLED=false turns them off for load tests.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"  # redis://127.0.0.1:6379/0 to share across workers
+    RATELIMIT_KEY_PREFIX = "hazard"
+    # Off: flask-limiter would put Retry-After on every answer; a 429 sets its own.
+    RATELIMIT_HEADERS_ENABLED = False
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    SUBMIT_LIMIT_CLIENT = "30 per minute;300 per hour"  # a factory's workers may share one address
+    SUBMIT_LIMIT_ACCOUNT = "10 per minute;60 per hour"
+    LOGIN_LIMIT_CLIENT = "30 per minute"
+    LOGIN_LIMIT_PHONE = "5 per minute;20 per hour"
+
     PAGE_SIZE = 20
     MAX_PAGE_SIZE = 100
 
@@ -62,6 +85,8 @@ class TestConfig(Config):
     """Settings the test-suite passes to the factory (it overrides storage and paths per test)."""
 
     TESTING = True
+    ENV = "testing"
     SECRET_KEY = "test-secret-key"
+    RATELIMIT_ENABLED = False
     DATABASE_URL = "sqlite://"
     STORAGE = "memory"

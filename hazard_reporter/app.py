@@ -9,11 +9,13 @@ from typing import Any
 from flask import Flask, redirect
 
 from config import Config
+from hazard_reporter.core.auth import register_auth
 from hazard_reporter.core.db import configure_database
 from hazard_reporter.core.http_errors import register_error_handlers
+from hazard_reporter.core.security import register_security
 from hazard_reporter.core.storage import create_storage
 from hazard_reporter.core.tasks import create_runner, register_services
-from hazard_reporter.extensions import api, db, migrate
+from hazard_reporter.extensions import api, db, limiter, migrate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -25,7 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     register_config(app, config)
+    register_security(app)
     register_extensions(app)
+    register_auth(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_services(app, create_storage(app.config), create_runner(app.config))
@@ -52,10 +56,12 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     api.init_app(app)
+    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     # Models must be imported before the first query so every relationship resolves.
+    from hazard_reporter.accounts.routes import auth, users
     from hazard_reporter.photos import models as _photos  # noqa: F401
     from hazard_reporter.photos.routes import blp as photos
     from hazard_reporter.regions.routes import blp as regions
@@ -63,7 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from hazard_reporter.sectors.routes import blp as sectors
     from hazard_reporter.units import models as _units  # noqa: F401
 
-    for blueprint in (reports, photos, sectors, regions):
+    for blueprint in (reports, photos, sectors, regions, auth, users):
         api.register_blueprint(blueprint)
 
     @app.get("/")
@@ -72,8 +78,17 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from hazard_reporter.cli import photos_cli, regions_cli, seed_command
+    from hazard_reporter.cli import (
+        create_user_command,
+        disable_user_command,
+        photos_cli,
+        regions_cli,
+        seed_command,
+        set_role_command,
+    )
 
+    for command in (create_user_command, set_role_command, disable_user_command):
+        app.cli.add_command(command)
     app.cli.add_command(seed_command)
     app.cli.add_command(regions_cli)
     app.cli.add_command(photos_cli)

@@ -9,9 +9,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from hazard_reporter.accounts import services as account_services
+from hazard_reporter.accounts.models import Role
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.tasks import current_storage
 from hazard_reporter.demo import load_demo_data
+from hazard_reporter.errors import HazardError
 from hazard_reporter.extensions import db
 from hazard_reporter.photos import services as photo_services
 from hazard_reporter.photos.tasks import make_derivatives_task
@@ -24,6 +27,69 @@ def seed_command():
     """Load the reference and demo data (regions of 绵阳市, demo units). Safe to run again."""
     regions, units = load_demo_data(db.session)
     click.echo(f"seeded {regions} regions and {units} units")
+
+
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+def _fail(error: HazardError):
+    raise click.ClickException(error.message("en")) from error
+
+
+@click.command("create-user")
+@click.argument("phone")
+@click.option("--role", type=ROLE_CHOICE, required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default=None)
+@click.option("--region", "regions", multiple=True, help="Region code of the scope (repeatable).")
+@click.option("--sector", "sectors", multiple=True, help="Sector key of the scope (repeatable).")
+@click.option("--unit", "unit_id", type=int, default=None, help="Unit id, for unit_staff.")
+@with_appcontext
+def create_user_command(phone, role, password, name, regions, sectors, unit_id):
+    """Create an account (inspectors with --region/--sector, unit staff with --unit)."""
+    try:
+        user = account_services.create_user(
+            db.session,
+            phone=phone,
+            password=password,
+            role=Role(role),
+            name=name,
+            regions=list(regions),
+            sectors=list(sectors),
+            unit_id=unit_id,
+            now=utcnow(),
+        )
+    except HazardError as error:
+        _fail(error)
+    click.echo(f"created user {user.id} ({user.role})")
+
+
+@click.command("set-role")
+@click.argument("phone")
+@click.argument("role", type=ROLE_CHOICE)
+@with_appcontext
+def set_role_command(phone, role):
+    """Change a user's role (their sign-ins end)."""
+    try:
+        user = account_services.find_user(db.session, phone=phone)
+        account_services.update_user(db.session, user, role=role, now=utcnow())
+    except HazardError as error:
+        _fail(error)
+    click.echo(f"user {user.id} is now {role}")
+
+
+@click.command("disable-user")
+@click.argument("phone")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+@with_appcontext
+def disable_user_command(phone, enable):
+    """Disable an account (every sign-in ends at once), or enable it again."""
+    try:
+        user = account_services.find_user(db.session, phone=phone)
+        account_services.update_user(db.session, user, active=enable, now=utcnow())
+    except HazardError as error:
+        _fail(error)
+    click.echo(f"user {user.id} {'enabled' if enable else 'disabled'}")
 
 
 regions_cli = AppGroup("regions", help="Region reference data.")

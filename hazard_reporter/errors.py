@@ -195,3 +195,93 @@ class PhotoProcessing(HazardError):
         "zh": "照片仍在处理中，请稍后再试。",
         "en": "The photo is still being processed; try again shortly.",
     }
+
+
+# --- accounts and access ---------------------------------------------------------------------
+
+
+class AuthRequired(HazardError):
+    status = 401
+    code = "auth_required"
+    messages = {"zh": "请先登录。", "en": "Sign in first."}
+
+
+class TokenInvalid(HazardError):
+    status = 401
+    code = "token_invalid"
+    messages = {
+        "zh": "登录凭证无效或已过期，请刷新或重新登录。",
+        "en": "The access token is invalid or expired; refresh it or sign in again.",
+    }
+
+
+class InvalidCredentials(HazardError):
+    status = 401
+    code = "invalid_credentials"
+    messages = {"zh": "手机号或密码不正确。", "en": "Wrong phone number or password."}
+
+
+class AccountDisabled(HazardError):
+    status = 403
+    code = "account_disabled"
+    messages = {"zh": "该账号已停用，请联系管理员。", "en": "This account is disabled."}
+
+
+class Forbidden(HazardError):
+    status = 403
+    code = "forbidden"
+    messages = {"zh": "您的角色无权进行此操作。", "en": "Your role may not do this."}
+
+
+class CsrfFailed(HazardError):
+    status = 403
+    code = "csrf_failed"
+    messages = {
+        "zh": "页面已过期（CSRF 校验失败），请刷新页面后重试。",
+        "en": "The page has expired (CSRF check failed); reload it and try again.",
+    }
+
+
+class PhoneTaken(HazardError):
+    status = 409
+    code = "phone_taken"
+    messages = {
+        "zh": "该手机号已注册，请直接登录。",
+        "en": "This phone number is already registered; sign in instead.",
+    }
+
+
+class InvalidPhone(HazardError):
+    status = 422
+    code = "invalid_phone"
+    messages = {
+        "zh": "请输入有效的 11 位手机号码。",
+        "en": "Enter a valid 11-digit mainland China mobile number.",
+    }
+
+
+class WeakPassword(HazardError):
+    status = 422
+    code = "weak_password"
+    messages = {
+        "zh": "密码至少 {min} 个字符，且不能全是数字。",
+        "en": "The password needs at least {min} characters and not only digits.",
+    }
+
+
+class FollowupTokenInvalid(HazardError):
+    status = 404
+    code = "not_found"
+    messages = {
+        "zh": "找不到该报告，或跟进码不正确。",
+        "en": "No such report, or a wrong follow-up token.",
+    }
+
+
+class RateLimited(HazardError):
+    status = 429
+    code = "rate_limited"
+    messages = {
+        "zh": "操作过于频繁（{limit}），请 {retry_after} 秒后再试。",
+        "en": "Too many requests ({limit}); try again in {retry_after} s.",
+    }

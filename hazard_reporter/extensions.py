@@ -1,5 +1,7 @@
 """Unbound extension objects; ``create_app`` binds them. Nothing here connects to anything."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -24,3 +26,5 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 api = HazardApi()
+# Limits are attached per route (hazard_reporter.core.limits); there is no global default.
+limiter = Limiter(key_func=get_remote_address)

@@ -55,6 +55,7 @@ def build_app(tmp_path, **overrides):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
         "STORAGE": "local",
         "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "RATELIMIT_ENABLED": False,
     }
     settings.update(overrides)
     app = create_app(settings)
@@ -97,3 +98,49 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+_phones = iter(range(10_000))
+PASSWORD = "safe-pass-2026"
+
+
+def make_user(app, role="worker", *, regions=(), sectors=(), unit_id=None, name=None) -> dict:
+    """A user of ``role`` with a signed-in bearer token: id, phone, password, headers."""
+    from hazard_reporter.accounts import services as accounts
+    from hazard_reporter.accounts.models import Role
+    from hazard_reporter.core.db import utcnow
+
+    phone = f"1390000{next(_phones):04d}"
+    with app.app_context():
+        user = accounts.create_user(
+            db.session,
+            phone=phone,
+            password=PASSWORD,
+            role=Role(role),
+            name=name,
+            regions=list(regions),
+            sectors=list(sectors),
+            unit_id=unit_id,
+            now=utcnow(),
+        )
+        pair = accounts.login(
+            db.session,
+            phone=phone,
+            password=PASSWORD,
+            tokens=app.extensions["hazard_access_tokens"],
+            policy=accounts.TokenPolicy(),
+            now=utcnow(),
+        )
+        return {
+            "id": user.id,
+            "phone": phone,
+            "password": PASSWORD,
+            "headers": {"Authorization": f"Bearer {pair.access_token}"},
+            "refresh_token": pair.refresh_token,
+        }
+
+
+@pytest.fixture
+def admin(app):
+    """Bearer headers of an administrator."""
+    return make_user(app, "admin")["headers"]

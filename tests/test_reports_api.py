@@ -100,8 +100,11 @@ def test_gps_photo_gives_a_located_report_with_safe_photo_links(client):
 
 
 def test_report_records_its_submission_in_the_timeline(client, app):
-    report_id = post_report(client).json["id"]
-    body = client.get(f"/api/v1/reports/{report_id}").json
+    created = post_report(client).json
+    body = client.get(
+        f"/api/v1/reports/{created['id']}",
+        headers={"X-Followup-Token": created["followup_token"]},
+    ).json
     assert [e["action"] for e in body["timeline"]] == ["submitted"]
     assert body["timeline"][0]["to_status"] == "submitted"
     assert "followup_token" not in body  # shown once, at creation
@@ -145,7 +148,10 @@ def test_chinese_map_coordinates_are_stored_as_wgs84_and_answered_in_any_system(
     lat, lon = from_wgs84(*MIANYANG, system)
     body = post_report(client, photos=[make_jpeg()], lat=lat, lon=lon, coord_system=system).json
     assert distance_m(body["location"]["lat"], body["location"]["lon"], *MIANYANG) < 1.0
-    again = client.get(f"/api/v1/reports/{body['id']}?coord_system={system}").json["location"]
+    again = client.get(
+        f"/api/v1/reports/{body['id']}?coord_system={system}",
+        headers={"X-Followup-Token": body["followup_token"]},
+    ).json["location"]
     assert distance_m(again["lat"], again["lon"], lat, lon) < 1.0
     assert again["coord_system"] == system
 
@@ -321,9 +327,9 @@ def test_one_bad_photo_among_good_ones_refuses_the_report_whole(client, app, sto
     assert count(app, Report) == 0 and stored_keys(storage) == []
 
 
-def test_unknown_report_is_a_json_404(client):
+def test_unknown_report_is_a_json_404(client, admin):
     for url in ("/api/v1/reports/12345", "/api/v1/reports/99999999999999999999999"):
-        response = client.get(url)
+        response = client.get(url, headers=admin)
         assert response.status_code == 404
         assert response.json["error"]["code"] == "not_found"
 
@@ -438,7 +444,7 @@ def test_database_failure_after_storing_is_503_and_removes_the_files(
 # --- reading -------------------------------------------------------------------------------
 
 
-def test_list_filters_by_sector_severity_and_region_subtree(client):
+def test_list_filters_by_sector_severity_and_region_subtree(client, admin):
     post_report(client, sector="gas_network", region_code="510703", photos=[make_jpeg()])
     post_report(client, sector="construction", region_code="510781", photos=[make_jpeg()])
     post_report(
@@ -450,7 +456,7 @@ def test_list_filters_by_sector_severity_and_region_subtree(client):
     )
 
     def ids(query):
-        response = client.get(f"/api/v1/reports?{query}")
+        response = client.get(f"/api/v1/reports?{query}", headers=admin)
         assert response.status_code == 200, response.json
         return [r["sector"] + ":" + r["region"]["code"] for r in response.json["items"]]
 
@@ -461,14 +467,14 @@ def test_list_filters_by_sector_severity_and_region_subtree(client):
     assert ids("status=verified") == []
 
 
-def test_cursor_pagination_walks_every_report_once(client):
+def test_cursor_pagination_walks_every_report_once(client, admin):
     created = [
         post_report(client, photos=[make_jpeg()], region_code="510703").json["id"] for _ in range(5)
     ]
     seen, cursor = [], None
     while True:
         url = "/api/v1/reports?limit=2" + (f"&cursor={cursor}" if cursor else "")
-        page = client.get(url).json
+        page = client.get(url, headers=admin).json
         assert len(page["items"]) <= 2
         seen += [r["id"] for r in page["items"]]
         cursor = page["next_cursor"]
@@ -481,7 +487,7 @@ def test_cursor_pagination_walks_every_report_once(client):
     "query",
     ["cursor=%%%", "cursor=bm9wZQ", "limit=0", "limit=1000", "sector=volcano", "region=999999"],
 )
-def test_bad_list_queries_are_4xx(client, query):
-    response = client.get(f"/api/v1/reports?{query}")
+def test_bad_list_queries_are_4xx(client, admin, query):
+    response = client.get(f"/api/v1/reports?{query}", headers=admin)
     assert response.status_code == 422
     assert response.json["error"]["field"] in {"cursor", "limit", "sector", "region"}

@@ -135,5 +135,12 @@ def test_pending_renditions_are_made_by_the_command(app, storage, monkeypatch):
     assert app.test_client().get(body.json["photos"][0]["url"]).status_code == 404
     result = app.test_cli_runner().invoke(args=["photos", "process-pending"])
     assert result.exit_code == 0, result.output
-    again = app.test_client().get(f"/api/v1/reports/{body.json['id']}").json
+    again = (
+        app.test_client()
+        .get(
+            f"/api/v1/reports/{body.json['id']}",
+            headers={"X-Followup-Token": body.json["followup_token"]},
+        )
+        .json
+    )
     assert again["photos"][0]["status"] == "ready"

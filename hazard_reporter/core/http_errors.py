@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hazard_reporter.core.i18n import request_language
-from hazard_reporter.errors import HazardError
+from hazard_reporter.errors import HazardError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,15 @@ def handle_http_exception(error: HTTPException):
     return error_response(status, code, message, field, details, headers)
 
 
+def handle_rate_limited(error: RateLimitExceeded):
+    from hazard_reporter.core.limits import retry_after_seconds
+
+    retry = retry_after_seconds()
+    limited = RateLimited(retry_after=retry, limit=str(error.limit.limit))
+    limited.params["retry_after"] = retry  # also named in the message
+    return handle_hazard_error(limited)
+
+
 def handle_database_error(error: DBAPIError):
     # The database is down or locked beyond the busy timeout: nothing was committed, so the client
     # may retry the same request (with its Idempotency-Key) safely.
@@ -126,6 +136,7 @@ def handle_unexpected(error: Exception):
 def register_error_handlers(app: Flask) -> None:
     """Map every exception to the JSON error shape."""
     app.register_error_handler(HazardError, handle_hazard_error)
+    app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 
-from flask import current_app, redirect, send_file
+from flask import current_app, redirect, request, send_file
 
+from hazard_reporter.accounts.models import Role
 from hazard_reporter.core.api import HazardBlueprint
+from hazard_reporter.core.auth import current_principal, photo_links, requires
+from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.tasks import current_storage
 from hazard_reporter.errors import NotFound, PhotoProcessing
 from hazard_reporter.extensions import db
+from hazard_reporter.photos.imaging import ImageFormat
 from hazard_reporter.photos.models import DerivativeState, Photo
+from hazard_reporter.reports import access
+from hazard_reporter.reports import services as report_services
 
 blp = HazardBlueprint("photos", __name__, url_prefix="/api/v1/photos", description="照片 Photos")
 
@@ -18,10 +24,19 @@ MAX_ID = 2**31 - 1
 PROCESSING_RETRY_SECONDS = 2
 
 
-def _serve(photo_id: int, which: str):
+def _readable_photo(photo_id: int) -> Photo:
+    """The photo, if the link is signed for it or the caller may read its report; else 404."""
     photo = db.session.get(Photo, photo_id)
-    if photo is None:
-        raise NotFound(what="该照片", what_en="photo")
+    if photo is not None:
+        if photo_links().allows(request.args.get("t"), photo_id):
+            return photo
+        if access.can_read(db.session, current_principal(), photo.report):
+            return photo
+    raise NotFound(what="该照片", what_en="photo")
+
+
+def _serve(photo_id: int, which: str):
+    photo = _readable_photo(photo_id)
     key = photo.display_key if which == "display" else photo.thumbnail_key
     if photo.derivatives != DerivativeState.READY or not key:
         failed = photo.derivatives == DerivativeState.FAILED
@@ -34,6 +49,27 @@ def _serve(photo_id: int, which: str):
     response = send_file(io.BytesIO(storage.read(key)), mimetype="image/jpeg")
     # Renditions never change once made, and carry nothing private.
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blp.route(f"/<int(max={MAX_ID}):photo_id>/original")
+@blp.response(200, description="The original file, unaltered, with its metadata")
+@requires(Role.INSPECTOR, Role.ADMIN)
+def original(photo_id):
+    """The original photo (private evidence). Inspectors and admins of the report's scope; every
+    read is written to the report's timeline."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        raise NotFound(what="该照片", what_en="photo")
+    report_services.record_original_read(db.session, photo, actor=current_principal(), now=utcnow())
+    data = current_storage().read(photo.original_key)
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=ImageFormat(photo.format).mime,
+        download_name=f"report-{photo.report_id}-photo-{photo.id}.{ImageFormat(photo.format).extension}",
+    )
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -74,6 +74,10 @@ class Report(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The reporter's account, unless they reported anonymously; never shown to units.
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # The responsible unit the report was forwarded to; its staff see it.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     immediate_danger: Mapped[bool] = mapped_column(Boolean, default=False)
     followup_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)

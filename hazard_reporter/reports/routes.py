@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from hazard_reporter.accounts.models import Role
 from hazard_reporter.core.api import HazardBlueprint
+from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.core.db import utcnow
+from hazard_reporter.core.limits import submission_limits
 from hazard_reporter.core.tasks import current_runner, current_storage
-from hazard_reporter.errors import IdempotencyKeyInvalid
+from hazard_reporter.errors import AuthRequired, IdempotencyKeyInvalid
 from hazard_reporter.extensions import db
 from hazard_reporter.geo.coords import CoordSystem
 from hazard_reporter.photos.services import IncomingPhoto
 from hazard_reporter.photos.tasks import make_derivatives_task
 from hazard_reporter.reports import services
+from hazard_reporter.reports.access import Audience, audience_of
 from hazard_reporter.reports.models import LocationSource
 from hazard_reporter.reports.schemas import (
     CoordQuerySchema,
     ReportCreatedSchema,
+    ReporterIdentitySchema,
     ReportListQuerySchema,
     ReportPageSchema,
     ReportSchema,
@@ -49,6 +54,7 @@ def idempotency_key() -> str | None:
 @blp.alt_response(415, description="A photo is not JPEG, PNG, WebP or HEIC/HEIF")
 @blp.alt_response(503, description="Storage or database unavailable; retry with the same key")
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
+@submission_limits
 def create_report(form):
     """Report a hazard: 1–6 photos, a sector and a line of text."""
     submission = services.Submission(
@@ -61,9 +67,10 @@ def create_report(form):
         coord_system=CoordSystem(form["coord_system"]),
         location_source=LocationSource(form["location_source"]),
         region_code=form.get("region_code"),
-        anonymous=form["anonymous"],
+        anonymous=form.get("anonymous"),
         immediate_danger=form["immediate_danger"],
         idempotency_key=idempotency_key(),
+        reporter=current_principal().user,
     )
     intake = services.submit_report(
         session=db.session,
@@ -77,7 +84,9 @@ def create_report(form):
         for photo_id in intake.photo_ids:
             current_runner().enqueue(make_derivatives_task, photo_id)
         db.session.refresh(intake.report)
-    body = present_report(intake.report, coord_system=CoordSystem.WGS84.value)
+    body = present_report(
+        intake.report, coord_system=CoordSystem.WGS84.value, audience=Audience.REPORTER
+    )
     body["followup_token"] = intake.followup_token
     headers = {"Location": f"/api/v1/reports/{intake.report.id}"}
     if intake.replayed:
@@ -85,18 +94,62 @@ def create_report(form):
     return body, 201, headers
 
 
+FOLLOWUP_HEADER = {"in": "header", "name": "X-Followup-Token", "schema": {"type": "string"}}
+
+
 @blp.route(f"/<int(max={MAX_ID}):report_id>")
 @blp.arguments(CoordQuerySchema, location="query")
 @blp.response(200, ReportSchema)
+@blp.doc(parameters=[FOLLOWUP_HEADER])
 def get_report(query, report_id):
-    """One report, its photos and its timeline."""
-    report = services.get_report(db.session, report_id)
-    return present_report(report, coord_system=query["coord_system"])
+    """One report, its photos and its timeline: for the anonymous reporter with the follow-up
+    token, or for a signed-in reader within their scope."""
+    token = request.headers.get("X-Followup-Token")
+    if token:
+        report = services.get_report_by_followup(db.session, report_id, token)
+        return present_report(
+            report, coord_system=query["coord_system"], audience=Audience.REPORTER
+        )
+    principal = current_principal()
+    if not principal.authenticated:
+        raise AuthRequired()
+    report = services.get_report(db.session, report_id, actor=principal)
+    return present_report(
+        report, coord_system=query["coord_system"], audience=audience_of(principal)
+    )
+
+
+@blp.route(f"/<int(max={MAX_ID}):report_id>/reporter")
+@blp.response(200, ReporterIdentitySchema)
+@requires(Role.INSPECTOR, Role.ADMIN)
+def get_reporter(report_id):
+    """Who reported it, with their devices. Inspectors and admins of the report's scope; every
+    read is written to the report's timeline."""
+    principal = current_principal()
+    report = services.get_report(db.session, report_id, actor=principal)
+    return services.reporter_identity(db.session, report, actor=principal, now=utcnow())
+
+
+@blp.route(f"/<int(max={MAX_ID}):report_id>/claim", methods=["POST"])
+@blp.response(200, ReportSchema)
+@blp.doc(parameters=[FOLLOWUP_HEADER])
+@requires()
+def claim_report(report_id):
+    """Attach an anonymous report to the signed-in account, with its follow-up token."""
+    report = services.claim_report(
+        db.session,
+        report_id,
+        token=request.headers.get("X-Followup-Token", ""),
+        user=current_principal().user,
+        now=utcnow(),
+    )
+    return present_report(report, coord_system=CoordSystem.WGS84.value, audience=Audience.REPORTER)
 
 
 @blp.route("")
 @blp.arguments(ReportListQuerySchema, location="query")
 @blp.response(200, ReportPageSchema)
+@requires()
 def list_reports(query):
     """Reports, newest first, filtered; follow ``next_cursor`` for the next page."""
     filters = services.ReportFilters(
@@ -105,8 +158,13 @@ def list_reports(query):
         severity=query.get("severity"),
         region=query.get("region"),
     )
+    principal = current_principal()
     page, next_cursor = services.list_reports(
-        db.session, filters, limit=query["limit"], cursor=query.get("cursor")
+        db.session, filters, actor=principal, limit=query["limit"], cursor=query.get("cursor")
     )
-    items = [present_report(r, coord_system=query["coord_system"], timeline=False) for r in page]
+    audience = audience_of(principal)
+    items = [
+        present_report(r, coord_system=query["coord_system"], audience=audience, timeline=False)
+        for r in page
+    ]
     return {"items": items, "next_cursor": next_cursor}

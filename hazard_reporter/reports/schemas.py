@@ -7,9 +7,11 @@ from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from hazard_reporter.core.auth import photo_links
 from hazard_reporter.core.i18n import pick
 from hazard_reporter.geo.coords import CoordSystem, from_wgs84
 from hazard_reporter.photos.models import DerivativeState, Photo
+from hazard_reporter.reports.access import Audience
 from hazard_reporter.reports.models import LocationSource, Report, Severity, Status
 from hazard_reporter.sectors.models import Sector
 
@@ -46,7 +48,9 @@ class ReportSubmissionSchema(ma.Schema):
     region_code = ma.fields.String(
         validate=validate.Regexp(r"^\d{6,12}$"), metadata={"example": "510703"}
     )
-    anonymous = ma.fields.Boolean(load_default=True)
+    anonymous = ma.fields.Boolean(
+        metadata={"description": "Default: anonymous unless signed in (then credited)"}
+    )
     immediate_danger = ma.fields.Boolean(
         load_default=False, metadata={"description": "People are in danger right now"}
     )
@@ -100,6 +104,9 @@ class PhotoOutSchema(ma.Schema):
     width = ma.fields.Integer(metadata={"description": "Upright width of the original"})
     height = ma.fields.Integer()
     status = ma.fields.String(metadata={"description": "pending | ready | failed"})
+    original_url = ma.fields.String(
+        metadata={"description": "Inspectors and admins only; each read is recorded"}
+    )
 
 
 class TimelineEntrySchema(ma.Schema):
@@ -107,6 +114,20 @@ class TimelineEntrySchema(ma.Schema):
     action = ma.fields.String()
     from_status = ma.fields.String(allow_none=True)
     to_status = ma.fields.String(allow_none=True)
+    actor = ma.fields.String(metadata={"description": "Inspectors and admins only"})
+
+
+class ReporterRefSchema(ma.Schema):
+    anonymous = ma.fields.Boolean()
+    identity_url = ma.fields.String(
+        metadata={"description": "Reading it reveals the reporter and is recorded"}
+    )
+
+
+class ReporterIdentitySchema(ma.Schema):
+    anonymous = ma.fields.Boolean()
+    user = ma.fields.Dict(allow_none=True, metadata={"description": "id, name, phone"})
+    devices = ma.fields.List(ma.fields.Dict(), metadata={"description": "photo_id, make, model"})
 
 
 class ReportSchema(ma.Schema):
@@ -124,6 +145,7 @@ class ReportSchema(ma.Schema):
     immediate_danger = ma.fields.Boolean()
     flags = ma.fields.List(ma.fields.String())
     photos = ma.fields.List(ma.fields.Nested(PhotoOutSchema))
+    reporter = ma.fields.Nested(ReporterRefSchema, metadata={"description": "Inspectors only"})
     timeline = ma.fields.List(ma.fields.Nested(TimelineEntrySchema))
 
 
@@ -139,20 +161,27 @@ class ReportPageSchema(ma.Schema):
     next_cursor = ma.fields.String(allow_none=True)
 
 
-def present_photo(photo: Photo) -> dict:
-    """A photo as the public sees it: links to metadata-free renditions only."""
-    return {
+def present_photo(photo: Photo, audience: Audience) -> dict:
+    """A photo: signed links to its metadata-free renditions; the original's link for inspectors."""
+    token = photo_links().sign(photo.id)
+    out = {
         "id": photo.id,
-        "url": url_for("photos.display", photo_id=photo.id),
-        "thumbnail_url": url_for("photos.thumbnail", photo_id=photo.id),
+        "url": url_for("photos.display", photo_id=photo.id, t=token),
+        "thumbnail_url": url_for("photos.thumbnail", photo_id=photo.id, t=token),
         "width": photo.width,
         "height": photo.height,
         "status": photo.derivatives or DerivativeState.PENDING.value,
     }
+    if audience is Audience.INSPECTOR:
+        out["original_url"] = url_for("photos.original", photo_id=photo.id)
+    return out
 
 
-def present_report(report: Report, *, coord_system: str, timeline: bool = True) -> dict:
-    """A report in the answer's coordinate system and language."""
+def present_report(
+    report: Report, *, coord_system: str, audience: Audience, timeline: bool = True
+) -> dict:
+    """A report in the answer's coordinate system and language, cut to what ``audience`` may
+    know: a unit's view never says anything about who reported."""
     lat, lon = report.lat, report.lon
     if lat is not None and lon is not None:
         lat, lon = from_wgs84(lat, lon, coord_system)
@@ -180,14 +209,28 @@ def present_report(report: Report, *, coord_system: str, timeline: bool = True) 
         "region": region,
         "captured_at": report.captured_at,
         "submitted_at": report.submitted_at,
-        "anonymous": report.anonymous,
         "immediate_danger": report.immediate_danger,
         "flags": list(report.flags or []),
-        "photos": [present_photo(p) for p in report.photos],
+        "photos": [present_photo(p, audience) for p in report.photos],
     }
+    if audience is not Audience.UNIT:
+        out["anonymous"] = report.anonymous
+    if audience is Audience.INSPECTOR:
+        out["reporter"] = {
+            "anonymous": report.anonymous,
+            "identity_url": url_for("reports.get_reporter", report_id=report.id),
+        }
     if timeline:
         out["timeline"] = [
-            {"at": e.at, "action": e.action, "from_status": e.from_status, "to_status": e.to_status}
+            {
+                "at": e.at,
+                "action": e.action,
+                "from_status": e.from_status,
+                "to_status": e.to_status,
+                **({"actor": e.actor} if audience is Audience.INSPECTOR else {}),
+            }
             for e in report.events
+            # Only inspectors see who read what; others see the report's own progress.
+            if audience is Audience.INSPECTOR or e.to_status is not None
         ]
     return out

@@ -15,8 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from hazard_reporter.accounts.models import User
+from hazard_reporter.accounts.principal import Principal
 from hazard_reporter.core.storage import Storage
 from hazard_reporter.errors import (
+    FollowupTokenInvalid,
     IdempotencyKeyReused,
     LocationRequired,
     NotFound,
@@ -34,6 +37,7 @@ from hazard_reporter.photos.services import (
     store_originals,
 )
 from hazard_reporter.regions import services as regions
+from hazard_reporter.reports import access
 from hazard_reporter.reports.location import Fix, capture_time_utc, resolve_location
 from hazard_reporter.reports.models import Event, Flag, LocationSource, Report, Status
 from hazard_reporter.sectors.models import Sector
@@ -78,9 +82,10 @@ class Submission:
     coord_system: CoordSystem = CoordSystem.WGS84
     location_source: LocationSource = LocationSource.DEVICE
     region_code: str | None = None
-    anonymous: bool = True
+    anonymous: bool | None = None  # None: anonymous unless the reporter is signed in
     immediate_danger: bool = False
     idempotency_key: str | None = None
+    reporter: User | None = None  # the signed-in reporter, if any
 
 
 @dataclass
@@ -104,6 +109,7 @@ def _fingerprint(submission: Submission, photos: list[CheckedPhoto]) -> str:
         "coord_system": submission.coord_system.value,
         "region_code": submission.region_code,
         "anonymous": submission.anonymous,
+        "reporter": submission.reporter.id if submission.reporter else None,
         "immediate_danger": submission.immediate_danger,
         "photos": [p.sha256 for p in photos],
     }
@@ -131,7 +137,7 @@ def _replay(report: Report, fingerprint: str, secret_key: str) -> Intake:
         raise IdempotencyKeyReused(field="Idempotency-Key")
     token = _followup_token(secret_key, report.idempotency_key, fingerprint)
     if report.followup_token_hash != hash_token(token):
-        token = None  # the secret key changed since; the token cannot be shown again
+        token = None  # not an anonymous report, or the secret key changed since
     return Intake(report, token, replayed=True, photo_ids=[p.id for p in report.photos])
 
 
@@ -210,7 +216,13 @@ def submit_report(
     if first_capture and now - first_capture > timedelta(days=policy.stale_photo_days):
         flags.append(Flag.STALE_PHOTO.value)
 
-    token = _followup_token(secret_key, submission.idempotency_key, fingerprint)
+    reporter = submission.reporter
+    anonymous = reporter is None if submission.anonymous is None else submission.anonymous
+    anonymous = anonymous or reporter is None
+    # Anonymous reporters follow their report with the token; signed-in ones with their account.
+    token = (
+        _followup_token(secret_key, submission.idempotency_key, fingerprint) if anonymous else None
+    )
     keys = store_originals(storage, checked, now=now)
     report = Report(
         sector=submission.sector.value,
@@ -226,9 +238,10 @@ def submit_report(
         region_code=region_code,
         captured_at=first_capture,
         submitted_at=now,
-        anonymous=submission.anonymous,
+        anonymous=anonymous,
+        reporter_id=None if anonymous else reporter.id,
         immediate_danger=submission.immediate_danger,
-        followup_token_hash=hash_token(token),
+        followup_token_hash=hash_token(token) if token else None,
         idempotency_key=submission.idempotency_key,
         request_fingerprint=fingerprint,
         flags=flags,
@@ -240,7 +253,7 @@ def submit_report(
     report.events = [
         Event(
             at=now,
-            actor=REPORTER_ACTOR,
+            actor=REPORTER_ACTOR if anonymous else f"user:{reporter.id}",
             action="submitted",
             from_status=None,
             to_status=Status.SUBMITTED.value,
@@ -269,14 +282,83 @@ def submit_report(
     return Intake(report, token, photo_ids=[p.id for p in report.photos])
 
 
-def get_report(session: Session, report_id: int) -> Report:
-    """One report with its photos, or NotFound."""
-    report = session.scalar(
+def _load(session: Session, report_id: int) -> Report | None:
+    return session.scalar(
         select(Report).where(Report.id == report_id).options(selectinload(Report.photos))
     )
-    if report is None:
+
+
+def get_report(session: Session, report_id: int, *, actor: Principal) -> Report:
+    """One report the actor may see, or NotFound (also for reports outside the actor's scope, so
+    that ids cannot be probed)."""
+    report = _load(session, report_id)
+    if report is None or not access.can_read(session, actor, report):
         raise NotFound(what="该报告", what_en="report")
     return report
+
+
+def followup_matches(report: Report, token: str | None) -> bool:
+    """Whether ``token`` is this report's follow-up token (compared in constant time)."""
+    if not token or not report.followup_token_hash:
+        return False
+    return hmac.compare_digest(report.followup_token_hash, hash_token(token))
+
+
+def get_report_by_followup(session: Session, report_id: int, token: str) -> Report:
+    """The report an anonymous reporter's follow-up token opens."""
+    report = _load(session, report_id)
+    if report is None or not followup_matches(report, token):
+        raise FollowupTokenInvalid(field="X-Followup-Token")
+    return report
+
+
+def claim_report(
+    session: Session, report_id: int, *, token: str, user: User, now: datetime
+) -> Report:
+    """Attach an anonymous report to the reporter's account, proven by its follow-up token."""
+    report = get_report_by_followup(session, report_id, token)
+    if report.reporter_id is None:
+        report.reporter_id = user.id
+        report.anonymous = False
+        report.events.append(
+            Event(at=now, actor=f"user:{user.id}", action="claimed", data={"user_id": user.id})
+        )
+        session.commit()
+    elif report.reporter_id != user.id:
+        raise FollowupTokenInvalid(field="X-Followup-Token")
+    return report
+
+
+def reporter_identity(session: Session, report: Report, *, actor: Principal, now: datetime) -> dict:
+    """Who reported and with which devices; only for inspectors and admins in scope, and each
+    read is written to the report's timeline."""
+    if not access.can_see_identity(session, actor, report):
+        raise NotFound(what="该报告", what_en="report")
+    reporter = session.get(User, report.reporter_id) if report.reporter_id else None
+    devices = [
+        {"photo_id": p.id, "make": p.metadata_.get("make"), "model": p.metadata_.get("model")}
+        for p in report.photos
+    ]
+    report.events.append(Event(at=now, actor=actor.actor, action="reporter_identity_read", data={}))
+    session.commit()
+    return {
+        "anonymous": report.anonymous,
+        "user": {"id": reporter.id, "name": reporter.name, "phone": reporter.phone}
+        if reporter
+        else None,
+        "devices": devices,
+    }
+
+
+def record_original_read(session: Session, photo, *, actor: Principal, now: datetime) -> None:
+    """Allow an original photo to be read only in scope, and write the read to the timeline."""
+    report = photo.report
+    if not access.can_see_identity(session, actor, report):
+        raise NotFound(what="该照片", what_en="photo")
+    report.events.append(
+        Event(at=now, actor=actor.actor, action="original_photo_read", data={"photo_id": photo.id})
+    )
+    session.commit()
 
 
 @dataclass(frozen=True)
@@ -305,10 +387,16 @@ def decode_cursor(cursor: str) -> int:
 
 
 def list_reports(
-    session: Session, filters: ReportFilters, *, limit: int, cursor: str | None
+    session: Session, filters: ReportFilters, *, actor: Principal, limit: int, cursor: str | None
 ) -> tuple[list[Report], str | None]:
-    """Newest first, ``limit`` at a time; returns the page and the cursor of the next one."""
-    query = select(Report).options(selectinload(Report.photos)).order_by(Report.id.desc())
+    """Newest first within the actor's scope, ``limit`` at a time; returns the page and the
+    cursor of the next one."""
+    query = (
+        select(Report)
+        .where(access.visible_clause(session, actor))
+        .options(selectinload(Report.photos))
+        .order_by(Report.id.desc())
+    )
     if filters.sector:
         query = query.where(Report.sector == filters.sector)
     if filters.status:

@@ -1,0 +1,69 @@
+"""Abuse limits: report submissions and sign-ins per client address and per account.
+
+Counters live in memory by default and in Redis when ``HAZARD_RATELIMIT_STORAGE_URI`` names one, so
+that every worker process shares them. If the store is down, requests pass (a report is never
+refused because a counter could not be read) and an in-memory fallback takes over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from flask import current_app, request
+
+from hazard_reporter.core.auth import current_principal
+from hazard_reporter.extensions import limiter
+
+
+def client_key() -> str:
+    """The caller's address (behind a proxy, the one ProxyFix recovered)."""
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def account_key() -> str:
+    """The signed-in account, else the caller's address."""
+    principal = current_principal()
+    return f"user:{principal.user.id}" if principal.authenticated else client_key()
+
+
+def phone_key() -> str:
+    """The phone number being signed in to, hashed so counters hold no phone numbers."""
+    body = request.get_json(silent=True) or {}
+    phone = str(body.get("phone", ""))[:40].replace(" ", "").removeprefix("+86")
+    return "phone:" + hashlib.sha256(phone.encode()).hexdigest()[:24]
+
+
+def _config(name: str):
+    return lambda: current_app.config[name]
+
+
+def submission_limits(view):
+    """Limits on filing reports: per client address, and per account when signed in."""
+    view = limiter.limit(
+        _config("SUBMIT_LIMIT_ACCOUNT"),
+        key_func=account_key,
+        scope="submit-account",
+        exempt_when=lambda: not current_principal().authenticated,
+    )(view)
+    return limiter.limit(
+        _config("SUBMIT_LIMIT_CLIENT"), key_func=client_key, scope="submit-client"
+    )(view)
+
+
+def login_limits(view):
+    """Limits on password attempts: per client address and per phone number."""
+    view = limiter.limit(_config("LOGIN_LIMIT_PHONE"), key_func=phone_key, scope="login-phone")(
+        view
+    )
+    return limiter.limit(_config("LOGIN_LIMIT_CLIENT"), key_func=client_key, scope="login-client")(
+        view
+    )
+
+
+def retry_after_seconds() -> int:
+    """Seconds until the limit that was just exceeded lets requests through again."""
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, int(current.reset_at - time.time()) + 1)

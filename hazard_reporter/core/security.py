@@ -1,0 +1,82 @@
+"""Production safety: a real secret key, security headers on every answer, CORS by allow-list."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import DEFAULT_SECRET_KEY
+
+CORS_ALLOWED_HEADERS = (
+    "Authorization, Content-Type, Idempotency-Key, X-Followup-Token, X-CSRF-Token, Accept-Language"
+)
+CORS_EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed"
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+# The API's docs page (Swagger UI) runs one inline start-up script; everything is same-origin.
+HTML_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
+)
+
+
+class InsecureConfiguration(SystemExit):
+    """Raised at start-up; as a SystemExit it ends the process with just the message."""
+
+
+def check_production_settings(app: Flask) -> None:
+    """Refuse to run outside development and testing with the public default secret key."""
+    relaxed = app.debug or app.testing or app.config["ENV"] in ("development", "testing")
+    if not relaxed and app.config["SECRET_KEY"] in (DEFAULT_SECRET_KEY, "", None):
+        raise InsecureConfiguration(
+            "hazard_reporter: refusing to start: HAZARD_SECRET_KEY is not set "
+            f"(HAZARD_ENV={app.config['ENV']}). Set it to a long random value, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'. "
+            "For local development only, set HAZARD_ENV=development."
+        )
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    csp = HTML_CSP if response.mimetype == "text/html" else JSON_CSP
+    headers.setdefault("Content-Security-Policy", csp)
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def _cors(allowed: set[str]):
+    def add_cors_headers(response):
+        origin = request.headers.get("Origin")
+        if origin and origin in allowed:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+            if request.method == "OPTIONS":
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE"
+                response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+                response.headers["Access-Control-Max-Age"] = "600"
+        response.vary.add("Origin")
+        return response
+
+    return add_cors_headers
+
+
+def register_security(app: Flask) -> None:
+    check_production_settings(app)
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    production = app.config["ENV"] == "production" and not app.testing
+    app.config["SESSION_COOKIE_SECURE"] = app.config.get("COOKIE_SECURE", production)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.config["SESSION_COOKIE_NAME"] = "hazard_session"
+    app.config["PERMANENT_SESSION_LIFETIME"] = app.config["WEB_SESSION_HOURS"] * 3600
+    app.after_request(_security_headers)
+    app.after_request(_cors(set(app.config.get("CORS_ORIGINS") or [])))
