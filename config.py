@@ -68,6 +68,26 @@ class Config:
     LOGIN_LIMIT_CLIENT = "30 per minute"
     LOGIN_LIMIT_PHONE = "5 per minute;20 per hour"
 
+    # Triage, forwarding and deadlines.
+    TRIAGE_RULES_FILE: str | None = None  # None: the rules shipped in hazard_reporter/triage
+    PUBLIC_URL = "http://127.0.0.1:5000"  # where units' signed links point
+    UNIT_LINK_DAYS = 90
+    ACKNOWLEDGE_HOURS: dict[str, float] = {}  # per colour, over the defaults (red 1, orange 4 …)
+    RECTIFY_HOURS: dict[str, float] = {}  # per colour, over the defaults (red 24, orange 72 …)
+
+    # Outbox deliveries (webhook, e-mail, WeCom, DingTalk) and their SMTP server.
+    DELIVERY_MAX_ATTEMPTS = 12
+    DELIVERY_BACKOFF_SECONDS = 30
+    DELIVERY_BACKOFF_CAP_SECONDS = 3600
+    DELIVERY_LEASE_SECONDS = 300  # a send in progress is retried by another worker after this
+    SMTP_HOST = "127.0.0.1"
+    SMTP_PORT = 25
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_FROM = "hazard-reporter@localhost"
+    SMTP_STARTTLS = False
+    SMTP_SSL = False  # implicit TLS on port 465
+
     PAGE_SIZE = 20
     MAX_PAGE_SIZE = 100
 

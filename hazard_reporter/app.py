@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_services(app, create_storage(app.config), create_runner(app.config))
+    register_triage(app)
     register_commands(app)
     return app
 
@@ -62,14 +63,28 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     # Models must be imported before the first query so every relationship resolves.
     from hazard_reporter.accounts.routes import auth, users
+    from hazard_reporter.deliveries import models as _deliveries  # noqa: F401
+    from hazard_reporter.deliveries.routes import blp as deliveries
+    from hazard_reporter.inspection.routes import inspect, unit_desk
     from hazard_reporter.photos import models as _photos  # noqa: F401
     from hazard_reporter.photos.routes import blp as photos
     from hazard_reporter.regions.routes import blp as regions
     from hazard_reporter.reports.routes import blp as reports
     from hazard_reporter.sectors.routes import blp as sectors
-    from hazard_reporter.units import models as _units  # noqa: F401
+    from hazard_reporter.units.routes import blp as units
 
-    for blueprint in (reports, photos, sectors, regions, auth, users):
+    for blueprint in (
+        reports,
+        photos,
+        sectors,
+        regions,
+        auth,
+        users,
+        inspect,
+        unit_desk,
+        units,
+        deliveries,
+    ):
         api.register_blueprint(blueprint)
 
     @app.get("/")
@@ -77,15 +92,31 @@ def register_blueprints(app: Flask) -> None:
         return redirect("/api/v1/docs")
 
 
+def register_triage(app: Flask) -> None:
+    from hazard_reporter.triage.engine import default_rules, load_rules
+
+    path = app.config.get("TRIAGE_RULES_FILE")
+    app.extensions["hazard_triage_rules"] = load_rules(Path(path)) if path else default_rules()
+
+
 def register_commands(app: Flask) -> None:
     from hazard_reporter.cli import (
         create_user_command,
         disable_user_command,
+        escalate_command,
         photos_cli,
         regions_cli,
+        routing_cli,
         seed_command,
         set_role_command,
+        triage_cli,
+        units_cli,
     )
+    from hazard_reporter.deliveries.cli import deliveries_cli
+
+    for group in (units_cli, routing_cli, triage_cli, deliveries_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(escalate_command)
 
     for command in (create_user_command, set_role_command, disable_user_command):
         app.cli.add_command(command)

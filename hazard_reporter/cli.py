@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -19,6 +21,7 @@ from hazard_reporter.extensions import db
 from hazard_reporter.photos import services as photo_services
 from hazard_reporter.photos.tasks import make_derivatives_task
 from hazard_reporter.regions import services as region_services
+from hazard_reporter.units import services as unit_services
 
 
 @click.command("seed")
@@ -106,6 +109,64 @@ def import_boundaries(geojson):
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"boundaries loaded for {len(codes)} region(s): {', '.join(codes)}")
+
+
+units_cli = AppGroup("units", help="Responsible units.")
+routing_cli = AppGroup("routing", help="Routing rules (region, sector → unit).")
+triage_cli = AppGroup("triage", help="Triage rules.")
+
+
+@units_cli.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def import_units(csv_file):
+    """Create or update units from CSV: slug,name_zh,name_en,region_code,sectors,channels."""
+    try:
+        count = unit_services.import_units_csv(db.session, csv_file.read())
+    except HazardError as error:
+        _fail(error)
+    click.echo(f"imported {count} unit(s)")
+
+
+@routing_cli.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def import_rules(csv_file):
+    """Create or replace routing rules from CSV: region_code,sector,unit_slug."""
+    try:
+        count = unit_services.import_rules_csv(db.session, csv_file.read())
+    except HazardError as error:
+        _fail(error)
+    click.echo(f"imported {count} rule(s)")
+
+
+@triage_cli.command("check")
+@click.argument("rules_file", type=click.Path(exists=True, dir_okay=False))
+def check_rules(rules_file):
+    """Validate a triage rules file before pointing HAZARD_TRIAGE_RULES_FILE at it."""
+    from hazard_reporter.triage.engine import RulesError, load_rules
+
+    try:
+        load_rules(Path(rules_file))
+    except RulesError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo("rules OK")
+
+
+@click.command("escalate")
+@click.option("--loop", type=int, default=0, help="Run again every N seconds (0: once).")
+@with_appcontext
+def escalate_command(loop):
+    """Escalate overdue reports to the parent region, once per missed deadline."""
+    from hazard_reporter.inspection.services import escalate_overdue
+    from hazard_reporter.reports.deadlines import DeadlinePolicy
+
+    while True:
+        count = escalate_overdue(
+            db.session, now=utcnow(), policy=DeadlinePolicy.from_config(current_app.config)
+        )
+        click.echo(f"escalated {count} report(s)")
+        if not loop:
+            break
+        time.sleep(loop)
 
 
 photos_cli = AppGroup("photos", help="Photo storage maintenance.")

@@ -27,7 +27,7 @@ class HazardError(Exception):
         """The message in ``lang`` (``zh`` or ``en``), placeholders filled."""
         template = self.messages.get(lang) or self.messages["zh"]
         try:
-            return template.format(**self.params)
+            return template.format(**{"field": self.field, **self.params})
         except (KeyError, IndexError):
             return template
 
@@ -284,4 +284,46 @@ class RateLimited(HazardError):
     messages = {
         "zh": "操作过于频繁（{limit}），请 {retry_after} 秒后再试。",
         "en": "Too many requests ({limit}); try again in {retry_after} s.",
+    }
+
+
+# --- workflow ------------------------------------------------------------------------------
+
+
+class IllegalTransition(HazardError):
+    status = 409
+    code = "illegal_transition"
+    messages = {
+        "zh": "报告当前状态为“{current}”，不能变为“{target}”。允许的下一步：{allowed}。",
+        "en": "The report is '{current}' and cannot become '{target}'. Allowed next: {allowed}.",
+    }
+
+
+class NoUnitForReport(HazardError):
+    status = 422
+    code = "no_unit"
+    messages = {
+        "zh": "找不到负责该行业和地区的责任单位，请指定 unit_id 或先配置路由规则。",
+        "en": "No unit handles this sector and region; give unit_id or add a routing rule.",
+    }
+
+
+class UnitLinkInvalid(HazardError):
+    status = 404
+    code = "unit_link_invalid"
+    messages = {
+        "zh": "链接无效或已过期，请联系转办的工会检查员。",
+        "en": "This link is invalid or has expired; contact the inspector who forwarded it.",
+    }
+
+
+# --- deliveries ------------------------------------------------------------------------------
+
+
+class DeliveryNotDead(HazardError):
+    status = 409
+    code = "delivery_not_dead"
+    messages = {
+        "zh": "只有投递失败（dead）的记录才能重试，该记录当前为“{status}”。",
+        "en": "Only a dead delivery can be retried; this one is '{status}'.",
     }

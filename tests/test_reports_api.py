@@ -27,7 +27,7 @@ def post_report(client, photos=None, headers=None, **fields):
     """POST a report; ``photos`` is a list of bytes or (bytes, filename)."""
     if photos is None:
         photos = [make_jpeg(gps=MIANYANG)]
-    data = {"sector": "gas_network", "description": "地下室食堂有燃气味"}
+    data = {"sector": "gas_network", "description": "燃气表箱门损坏"}
     data.update({k: str(v) if not isinstance(v, str) else v for k, v in fields.items()})
     data = {k: v for k, v in data.items() if v != "None"}
     files = []

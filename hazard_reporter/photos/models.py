@@ -28,6 +28,8 @@ class Photo(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
+    # report: the hazard as reported; rectification: the unit's after-photo.
+    kind: Mapped[str] = mapped_column(String(16), default="report")
 
     # The original is private evidence: stored unaltered, never served to the public.
     original_key: Mapped[str] = mapped_column(String(200), unique=True)

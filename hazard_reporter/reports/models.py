@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hazard_reporter.core.db import UTCDateTime, utcnow
@@ -37,6 +47,20 @@ class Severity(StrEnum):
     YELLOW = "yellow"  # 一般风险
     BLUE = "blue"  # 低风险
 
+    @property
+    def rank(self) -> int:
+        """0 for red … 3 for blue: the queue's order."""
+        return list(Severity).index(self)
+
+    @property
+    def label_zh(self) -> str:
+        return {
+            "red": "红色（重大风险）",
+            "orange": "橙色（较大风险）",
+            "yellow": "黄色（一般风险）",
+            "blue": "蓝色（低风险）",
+        }[self.value]
+
 
 class LocationSource(StrEnum):
     DEVICE = "device"
@@ -56,6 +80,7 @@ class Report(db.Model):
     __table_args__ = (
         Index("ix_reports_region_status_id", "region_code", "status", "id"),
         Index("ix_reports_sector_id", "sector", "id"),
+        Index("ix_reports_queue", "severity_rank", "urgency_due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -84,6 +109,27 @@ class Report(db.Model):
     request_fingerprint: Mapped[str] = mapped_column(String(64))
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
+    # Triage: the computed assessment, and an inspector's override kept beside it.
+    computed_severity: Mapped[str | None] = mapped_column(String(8))
+    triage_score: Mapped[int | None] = mapped_column(Integer)
+    triage_reasons: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    severity_override_reason: Mapped[str | None] = mapped_column(Text)
+    severity_rank: Mapped[int] = mapped_column(Integer, default=3)  # 0 red … 3 blue: queue order
+    independent_reports: Mapped[int] = mapped_column(Integer, default=1)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+
+    # Forwarding and deadlines (UTC); urgency_due_at is the next deadline that matters now.
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rectify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    urgency_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+    # Outcome recorded by an inspector on verification (feeds commendations).
+    hazard_confirmed: Mapped[str | None] = mapped_column(String(8))  # general | major
+    accident_prevented: Mapped[bool] = mapped_column(Boolean, default=False)
+    prevented_account: Mapped[str | None] = mapped_column(Text)
+
     region: Mapped[Region | None] = relationship(lazy="joined")
     photos: Mapped[list[Photo]] = relationship(
         back_populates="report", order_by="Photo.position", cascade="all, delete-orphan"
@@ -91,6 +137,32 @@ class Report(db.Model):
     events: Mapped[list[Event]] = relationship(
         back_populates="report", order_by="Event.id", cascade="all, delete-orphan"
     )
+
+
+class Escalation(db.Model):
+    """One missed deadline, escalated once: the unique key makes the job idempotent."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("report_id", "deadline", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    deadline: Mapped[str] = mapped_column(String(16))  # acknowledge | rectify
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    to_region_code: Mapped[str | None] = mapped_column(String(12))
+
+
+class RoutingRule(db.Model):
+    """An explicit choice of unit for a sector (or every sector) in a region's subtree."""
+
+    __tablename__ = "routing_rules"
+    __table_args__ = (UniqueConstraint("region_code", "sector"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    sector: Mapped[str | None] = mapped_column(String(32))  # None: every sector
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
 
 
 class Event(db.Model):

@@ -130,7 +130,36 @@ class ReporterIdentitySchema(ma.Schema):
     devices = ma.fields.List(ma.fields.Dict(), metadata={"description": "photo_id, make, model"})
 
 
+class AdviceSchema(ma.Schema):
+    title = ma.fields.String()
+    text = ma.fields.String()
+    phones = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+
+
+class TriageOutSchema(ma.Schema):
+    computed_severity = ma.fields.String(allow_none=True)
+    score = ma.fields.Integer(allow_none=True)
+    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "code, text"})
+    override_reason = ma.fields.String(allow_none=True, metadata={"description": "Inspectors"})
+
+
+class DeadlinesSchema(ma.Schema):
+    forwarded_at = ma.fields.DateTime(allow_none=True)
+    acknowledge_due_at = ma.fields.DateTime(allow_none=True)
+    rectify_due_at = ma.fields.DateTime(allow_none=True)
+    overdue = ma.fields.Boolean()
+
+
+class OutcomeOutSchema(ma.Schema):
+    hazard_confirmed = ma.fields.String(allow_none=True)
+    accident_prevented = ma.fields.Boolean()
+    account = ma.fields.String(allow_none=True)
+
+
 class ReportSchema(ma.Schema):
+    advice = ma.fields.Nested(
+        AdviceSchema, metadata={"description": "Red reports: evacuation advice, read first"}
+    )
     id = ma.fields.Integer()
     status = ma.fields.String()
     severity = ma.fields.String(metadata={"description": "red | orange | yellow | blue"})
@@ -145,6 +174,13 @@ class ReportSchema(ma.Schema):
     immediate_danger = ma.fields.Boolean()
     flags = ma.fields.List(ma.fields.String())
     photos = ma.fields.List(ma.fields.Nested(PhotoOutSchema))
+    rectification_photos = ma.fields.List(ma.fields.Nested(PhotoOutSchema))
+    triage = ma.fields.Nested(TriageOutSchema)
+    deadlines = ma.fields.Nested(DeadlinesSchema)
+    unit_id = ma.fields.Integer(allow_none=True)
+    outcome = ma.fields.Nested(OutcomeOutSchema)
+    duplicate_of_id = ma.fields.Integer(allow_none=True)
+    independent_reports = ma.fields.Integer()
     reporter = ma.fields.Nested(ReporterRefSchema, metadata={"description": "Inspectors only"})
     timeline = ma.fields.List(ma.fields.Nested(TimelineEntrySchema))
 
@@ -159,6 +195,22 @@ class ReportCreatedSchema(ReportSchema):
 class ReportPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ReportSchema))
     next_cursor = ma.fields.String(allow_none=True)
+
+
+def evacuation_advice() -> dict:
+    """What a reporter of a red hazard must read before anything else."""
+    return {
+        "title": pick("紧急避险：请立即撤离", "Get clear now"),
+        "text": pick(
+            "这可能是重大事故隐患。请立即停止作业，提醒周围人员撤离到安全地带，不要开关电器或"
+            "使用明火。有人员受伤请拨打 120，发生火灾拨打 119，需要警方请拨打 110。"
+            "确认安全后再补充信息。",
+            "This may be a major accident hazard. Stop work, warn the people around you and move "
+            "to safety; do not switch electrics or use open flames. Injuries: call 120; fire: "
+            "119; police: 110. Add details only once you are safe.",
+        ),
+        "phones": {"fire": "119", "police": "110", "ambulance": "120"},
+    }
 
 
 def present_photo(photo: Photo, audience: Audience) -> dict:
@@ -211,8 +263,41 @@ def present_report(
         "submitted_at": report.submitted_at,
         "immediate_danger": report.immediate_danger,
         "flags": list(report.flags or []),
-        "photos": [present_photo(p, audience) for p in report.photos],
+        "photos": [present_photo(p, audience) for p in report.photos if p.kind == "report"],
+        "rectification_photos": [
+            present_photo(p, audience) for p in report.photos if p.kind == "rectification"
+        ],
+        "triage": {
+            "computed_severity": report.computed_severity,
+            "score": report.triage_score,
+            "reasons": [
+                {"code": r["code"], "text": pick(r["zh"], r["en"])}
+                for r in report.triage_reasons or []
+            ],
+            **(
+                {"override_reason": report.severity_override_reason}
+                if audience is Audience.INSPECTOR
+                else {}
+            ),
+        },
+        "deadlines": {
+            "forwarded_at": report.forwarded_at,
+            "acknowledge_due_at": report.acknowledge_due_at,
+            "rectify_due_at": report.rectify_due_at,
+            "overdue": report.overdue,
+        },
     }
+    if report.severity == "red" and audience in (Audience.REPORTER, Audience.INSPECTOR):
+        out = {"advice": evacuation_advice(), **out}
+    if audience in (Audience.INSPECTOR, Audience.COMMITTEE):
+        out["unit_id"] = report.unit_id
+        out["outcome"] = {
+            "hazard_confirmed": report.hazard_confirmed,
+            "accident_prevented": report.accident_prevented,
+            "account": report.prevented_account,
+        }
+        out["duplicate_of_id"] = report.duplicate_of_id
+        out["independent_reports"] = report.independent_reports
     if audience is not Audience.UNIT:
         out["anonymous"] = report.anonymous
     if audience is Audience.INSPECTOR:

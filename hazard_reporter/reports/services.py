@@ -28,6 +28,7 @@ from hazard_reporter.errors import (
     ValidationFailed,
 )
 from hazard_reporter.geo.coords import CoordSystem, to_wgs84
+from hazard_reporter.inspection import services as inspection
 from hazard_reporter.photos.services import (
     CheckedPhoto,
     IncomingPhoto,
@@ -38,10 +39,11 @@ from hazard_reporter.photos.services import (
 )
 from hazard_reporter.regions import services as regions
 from hazard_reporter.reports import access
+from hazard_reporter.reports.deadlines import DeadlinePolicy
 from hazard_reporter.reports.location import Fix, capture_time_utc, resolve_location
-from hazard_reporter.reports.models import Event, Flag, LocationSource, Report, Status
+from hazard_reporter.reports.models import Event, Flag, LocationSource, Report, Severity, Status
 from hazard_reporter.sectors.models import Sector
-from hazard_reporter.triage.rules import provisional_severity
+from hazard_reporter.triage.engine import Rules, default_rules
 
 REPORTER_ACTOR = "reporter"
 
@@ -56,10 +58,14 @@ class IntakePolicy:
     location_mismatch_m: float = 500
     stale_photo_days: int = 7
     local_timezone: str = "Asia/Shanghai"
+    rules: Rules | None = None  # triage rules; None: the shipped ones
+    deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy)
 
     @classmethod
-    def from_config(cls, config) -> IntakePolicy:
+    def from_config(cls, config, *, rules: Rules | None = None) -> IntakePolicy:
         return cls(
+            rules=rules,
+            deadlines=DeadlinePolicy.from_config(config),
             max_photos=config["MAX_PHOTOS"],
             max_photo_bytes=config["MAX_PHOTO_BYTES"],
             max_photo_pixels=config["MAX_PHOTO_PIXELS"],
@@ -228,9 +234,6 @@ def submit_report(
         sector=submission.sector.value,
         description=submission.description.strip(),
         status=Status.SUBMITTED.value,
-        severity=provisional_severity(
-            submission.sector, immediate_danger=submission.immediate_danger
-        ).value,
         lat=where.lat,
         lon=where.lon,
         accuracy_m=where.accuracy_m,
@@ -260,8 +263,27 @@ def submit_report(
             data={"photos": count, "location_source": where.source.value, "flags": flags},
         )
     ]
+    inspection.apply_assessment(
+        report,
+        inspection.assessment_for(
+            report, policy.rules or default_rules(), local_timezone=policy.local_timezone, now=now
+        ),
+    )
+    inspection.refresh_urgency(report, policy=policy.deadlines, now=now)
     session.add(report)
     try:
+        if report.severity == Severity.RED.value:
+            # In the same transaction as the report: the alert cannot be lost once the 201 is
+            # sent (flushing first gives the report its id for the alert).
+            session.flush()
+            inspection.alert_inspectors(
+                session,
+                report,
+                region_code=report.region_code,
+                kind="alert.red",
+                now=now,
+                payload=red_alert_payload(report),
+            )
         session.commit()
     except IntegrityError:
         # Another request with the same Idempotency-Key committed first: answer with its report.
@@ -286,6 +308,20 @@ def _load(session: Session, report_id: int) -> Report | None:
     return session.scalar(
         select(Report).where(Report.id == report_id).options(selectinload(Report.photos))
     )
+
+
+def red_alert_payload(report: Report) -> dict:
+    """What the inspectors on duty get at once for a red report (nothing about the reporter)."""
+    return {
+        "report_id": report.id,
+        "sector": report.sector,
+        "severity": report.severity,
+        "description": report.description,
+        "location": {"lat": report.lat, "lon": report.lon, "coord_system": "wgs84"},
+        "region": report.region_code,
+        "reasons": [r["zh"] for r in report.triage_reasons],
+        "submitted_at": report.submitted_at.isoformat(),
+    }
 
 
 def get_report(session: Session, report_id: int, *, actor: Principal) -> Report:

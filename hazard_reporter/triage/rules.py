@@ -1,29 +1,58 @@
-"""Severity on the four-colour scale.
+"""Severity on the four-colour scale, as the rest of the app asks for it.
 
-For now only the sector's base level and the reporter's "immediate danger" flag decide it; the
-rules file with per-sector indicators of a major hazard (issue on triage) refines this.
+The decision itself is ``hazard_reporter.triage.engine.assess`` over the rules file
+(``rules.toml``): the sector's base level, indicators of a major hazard in the description, the
+reporter's "immediate danger" flag (alone enough for red), independent reports of the same hazard
+and the busy hours of crowded venues. This module adapts it to the app's ``Sector`` and
+``Severity`` enums.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from hazard_reporter.reports.models import Severity
 from hazard_reporter.sectors.models import Sector
-
-BASE_LEVEL: dict[Sector, Severity] = {
-    Sector.GAS_NETWORK: Severity.ORANGE,
-    Sector.HAZARDOUS_CHEMICALS: Severity.ORANGE,
-    Sector.MINING: Severity.ORANGE,
-    Sector.EXPLOSIVES: Severity.ORANGE,
-    Sector.CONSTRUCTION: Severity.YELLOW,
-    Sector.CROWDED_VENUE: Severity.YELLOW,
-    Sector.THREE_IN_ONE: Severity.YELLOW,
-    Sector.TRANSPORT: Severity.YELLOW,
-    Sector.OTHER: Severity.BLUE,
-}
+from hazard_reporter.triage.engine import Assessment, Facts, Rules, assess, default_rules
 
 
-def provisional_severity(sector: Sector, *, immediate_danger: bool) -> Severity:
+def provisional_assessment(
+    sector: Sector | str,
+    *,
+    immediate_danger: bool,
+    description: str = "",
+    independent_reports: int = 1,
+    local_time: datetime | None = None,
+    rules: Rules | None = None,
+) -> Assessment:
+    """The assessment a report starts with, under the given rules or the shipped ones."""
+    facts = Facts(
+        sector=Sector(sector).value,
+        description=description,
+        immediate_danger=immediate_danger,
+        independent_reports=independent_reports,
+        local_time=local_time,
+    )
+    return assess(facts, rules or default_rules())
+
+
+def provisional_severity(
+    sector: Sector | str,
+    *,
+    immediate_danger: bool,
+    description: str = "",
+    independent_reports: int = 1,
+    local_time: datetime | None = None,
+    rules: Rules | None = None,
+) -> Severity:
     """The severity a report starts with: red when the reporter says people are in danger now."""
-    if immediate_danger:
-        return Severity.RED
-    return BASE_LEVEL[sector]
+    return Severity(
+        provisional_assessment(
+            sector,
+            immediate_danger=immediate_danger,
+            description=description,
+            independent_reports=independent_reports,
+            local_time=local_time,
+            rules=rules,
+        ).severity
+    )

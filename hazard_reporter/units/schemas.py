@@ -1,0 +1,50 @@
+"""Units and routing rules at the HTTP boundary."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from hazard_reporter.sectors.models import Sector
+
+SECTORS = [s.value for s in Sector]
+
+
+class UnitSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    slug = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$"))
+    name_zh = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name_en = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
+    region_code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
+    sectors = ma.fields.List(ma.fields.String(validate=validate.OneOf(SECTORS)))
+    channels = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "[{type: webhook|email|wecom|dingtalk|link, url, secret, to}]"},
+    )
+    is_union_department = ma.fields.Boolean()
+
+
+class UnitUpdateSchema(UnitSchema):
+    class Meta:
+        partial = True
+
+
+class PublicUnitSchema(ma.Schema):
+    """What inspectors see of a unit: no channel secrets."""
+
+    id = ma.fields.Integer()
+    slug = ma.fields.String()
+    name_zh = ma.fields.String()
+    name_en = ma.fields.String(allow_none=True)
+    region_code = ma.fields.String()
+    sectors = ma.fields.List(ma.fields.String())
+    is_union_department = ma.fields.Boolean()
+
+
+class RuleSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    region_code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
+    sector = ma.fields.String(allow_none=True, validate=validate.OneOf(SECTORS))
+    unit_id = ma.fields.Integer(required=True)
+
+
+class ImportResultSchema(ma.Schema):
+    imported = ma.fields.Integer()

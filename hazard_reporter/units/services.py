@@ -1,0 +1,170 @@
+"""Units and routing rules: look-ups, administration and CSV import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hazard_reporter.errors import NotFound, UnknownRegion, ValidationFailed
+from hazard_reporter.regions.models import Region
+from hazard_reporter.reports.models import RoutingRule
+from hazard_reporter.sectors.models import Sector
+from hazard_reporter.units.models import Unit
+from hazard_reporter.units.routing import Route, Rule, UnitInfo, route
+
+CHANNEL_TYPES = {"webhook", "email", "wecom", "dingtalk", "link"}
+
+
+def region_chain(session: Session, code: str | None) -> list[str]:
+    """``code`` and its ancestors, nearest first."""
+    chain: list[str] = []
+    while code and code not in chain:
+        chain.append(code)
+        region = session.get(Region, code)
+        code = region.parent_code if region else None
+    return chain
+
+
+def choose_unit(session: Session, sector: str, region_code: str | None) -> Route | None:
+    """The routing decision for a report's sector and region."""
+    rules = [Rule(r.region_code, r.sector, r.unit_id) for r in session.scalars(select(RoutingRule))]
+    units = [
+        UnitInfo(u.id, u.region_code, tuple(u.sectors or ()), u.is_union_department)
+        for u in session.scalars(select(Unit))
+    ]
+    return route(sector, region_chain(session, region_code), rules, units)
+
+
+def get_unit(session: Session, unit_id: int) -> Unit:
+    """A unit by id, or NotFound."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound(field="unit_id", what="该责任单位", what_en="unit")
+    return unit
+
+
+def _check_unit_fields(session: Session, data: dict) -> None:
+    if "region_code" in data and session.get(Region, data["region_code"]) is None:
+        raise UnknownRegion(field="region_code", region_code=data["region_code"])
+    for key in data.get("sectors") or []:
+        if key not in Sector._value2member_map_:
+            raise ValidationFailed(field="sectors", detail=key)
+    for channel in data.get("channels") or []:
+        if not isinstance(channel, dict) or channel.get("type") not in CHANNEL_TYPES:
+            raise ValidationFailed(
+                field="channels", detail=f"type must be one of {sorted(CHANNEL_TYPES)}"
+            )
+
+
+def save_unit(session: Session, unit: Unit | None, data: dict) -> Unit:
+    """Create (``unit`` None) or update a unit from checked fields."""
+    _check_unit_fields(session, data)
+    unit = unit or Unit(channels=[], sectors=[])
+    for key in (
+        "slug",
+        "name_zh",
+        "name_en",
+        "region_code",
+        "sectors",
+        "channels",
+        "is_union_department",
+    ):
+        if key in data:
+            setattr(unit, key, data[key])
+    session.add(unit)
+    session.commit()
+    return unit
+
+
+def save_rule(
+    session: Session, *, region_code: str, sector: str | None, unit_id: int
+) -> RoutingRule:
+    """Create or replace the routing rule for (region, sector)."""
+    if session.get(Region, region_code) is None:
+        raise UnknownRegion(field="region_code", region_code=region_code)
+    if sector is not None and sector not in Sector._value2member_map_:
+        raise ValidationFailed(field="sector", detail=sector)
+    get_unit(session, unit_id)
+    rule = session.scalar(
+        select(RoutingRule).where(
+            RoutingRule.region_code == region_code,
+            RoutingRule.sector.is_(None) if sector is None else RoutingRule.sector == sector,
+        )
+    ) or RoutingRule(region_code=region_code, sector=sector)
+    rule.unit_id = unit_id
+    session.add(rule)
+    session.commit()
+    return rule
+
+
+def import_units_csv(session: Session, text: str) -> int:
+    """Create or update units from CSV with the header
+    ``slug,name_zh,name_en,region_code,sectors,channels`` (sectors separated by ``;``, channels a
+    JSON list). All rows or none: a bad row raises ValidationFailed naming its line."""
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    saved = 0
+    try:
+        for line, row in enumerate(rows, start=2):
+            try:
+                data = {
+                    "slug": row["slug"].strip(),
+                    "name_zh": row["name_zh"].strip(),
+                    "name_en": (row.get("name_en") or "").strip() or None,
+                    "region_code": row["region_code"].strip(),
+                    "sectors": [
+                        s.strip() for s in (row.get("sectors") or "").split(";") if s.strip()
+                    ],
+                    "channels": json.loads(row.get("channels") or "[]"),
+                    "is_union_department": (row.get("is_union_department") or "").strip().lower()
+                    in ("1", "true", "yes"),
+                }
+                if not data["slug"] or not data["name_zh"]:
+                    raise ValueError("slug and name_zh are required")
+                _check_unit_fields(session, data)
+            except (KeyError, ValueError, ValidationFailed, UnknownRegion) as exc:
+                detail = exc.message("en") if hasattr(exc, "message") else str(exc)
+                raise ValidationFailed(field="csv", detail=f"line {line}: {detail}") from None
+            unit = session.scalar(select(Unit).where(Unit.slug == data["slug"])) or Unit()
+            for key, value in data.items():
+                setattr(unit, key, value)
+            session.add(unit)
+            saved += 1
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return saved
+
+
+def import_rules_csv(session: Session, text: str) -> int:
+    """Create or replace routing rules from CSV ``region_code,sector,unit_slug`` (empty sector:
+    every sector). All rows or none."""
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    count = 0
+    for line, row in enumerate(rows, start=2):
+        unit = session.scalar(select(Unit).where(Unit.slug == (row.get("unit_slug") or "").strip()))
+        if unit is None:
+            session.rollback()
+            raise ValidationFailed(field="csv", detail=f"line {line}: unknown unit_slug")
+        sector = (row.get("sector") or "").strip() or None
+        code = (row.get("region_code") or "").strip()
+        if session.get(Region, code) is None or (
+            sector is not None and sector not in Sector._value2member_map_
+        ):
+            session.rollback()
+            raise ValidationFailed(field="csv", detail=f"line {line}: unknown region or sector")
+        rule = session.scalar(
+            select(RoutingRule).where(
+                RoutingRule.region_code == code,
+                RoutingRule.sector.is_(None) if sector is None else RoutingRule.sector == sector,
+            )
+        ) or RoutingRule(region_code=code, sector=sector)
+        rule.unit_id = unit.id
+        session.add(rule)
+        count += 1
+    session.commit()
+    return count
