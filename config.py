@@ -30,15 +30,15 @@ class Config:
     S3_REGION = "us-east-1"
     S3_PRESIGN_SECONDS = 900
 
-    TASK_RUNNER = (
-        "inline"  # inline: background work runs in this process after the response is ready
-    )
+    # inline: background work runs in this process (renditions right after the commit; the
+    # outbox, escalation and missed renditions in a loop of the serving process).
+    TASK_RUNNER = "inline"
+    BACKGROUND_SECONDS = 15  # how often that loop runs (0: off)
 
     MAX_PHOTO_BYTES = 25 * 1024 * 1024
     MAX_PHOTOS = 6
-    MAX_PHOTO_PIXELS = (
-        120_000_000  # covers 108 MP phones; a 200 MP photo is refused with a clear 413
-    )
+    # Covers 108 MP phones; a 200 MP photo is refused with a clear 413.
+    MAX_PHOTO_PIXELS = 120_000_000
     DISPLAY_PX = 1600
     THUMBNAIL_PX = 400
 

@@ -1,5 +1,11 @@
-"""Entry point for gunicorn and ``flask run``: ``gunicorn wsgi:app``."""
+"""Entry point for gunicorn and ``flask run``: ``gunicorn wsgi:app``.
+
+Serving processes also run the embedded background loop (outbox, escalation, renditions) unless
+``HAZARD_BACKGROUND_SECONDS=0`` or a task queue is configured.
+"""
 
 from hazard_reporter import create_app
+from hazard_reporter.core import background
 
 app = create_app()
+background.start(app)

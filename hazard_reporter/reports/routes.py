@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 
 from hazard_reporter.accounts.models import Role
+from hazard_reporter.core import background
 from hazard_reporter.core.api import HazardBlueprint
 from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.core.db import utcnow
@@ -17,7 +18,7 @@ from hazard_reporter.photos.services import IncomingPhoto
 from hazard_reporter.photos.tasks import make_derivatives_task
 from hazard_reporter.reports import services
 from hazard_reporter.reports.access import Audience, audience_of
-from hazard_reporter.reports.models import LocationSource
+from hazard_reporter.reports.models import LocationSource, Severity
 from hazard_reporter.reports.schemas import (
     CoordQuerySchema,
     ReportCreatedSchema,
@@ -83,6 +84,8 @@ def create_report(form):
     if not intake.replayed:
         for photo_id in intake.photo_ids:
             current_runner().enqueue(make_derivatives_task, photo_id)
+        if intake.report.severity == Severity.RED.value:
+            background.wake()  # the inspectors' alert goes out now, not at the next tick
         db.session.refresh(intake.report)
     body = present_report(
         intake.report, coord_system=CoordSystem.WGS84.value, audience=Audience.REPORTER

@@ -1,0 +1,71 @@
+"""The embedded default's background work: one daemon thread per serving process that, every few
+seconds, sends due outbox deliveries, escalates overdue reports and makes missing photo renditions.
+
+It is started by ``wsgi.py`` (the serving entry point), never by ``create_app``, so tests and
+commands run no thread. At scale, Celery workers and beat do this work instead; several processes
+running this loop at once are safe (deliveries are claimed with a lease, escalations are unique).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+_wake = threading.Event()
+
+
+def wake() -> None:
+    """Run the loop now rather than at its next tick (after a red alert or a forwarding)."""
+    _wake.set()
+
+
+def run_once(app: Flask) -> None:
+    """One pass of every background job, each isolated from the others' failures."""
+    from hazard_reporter.core.db import utcnow
+    from hazard_reporter.deliveries.tasks import process_deliveries_task
+    from hazard_reporter.extensions import db
+    from hazard_reporter.inspection.services import escalate_overdue
+    from hazard_reporter.photos.services import pending_photo_ids
+    from hazard_reporter.photos.tasks import make_derivatives_task
+    from hazard_reporter.reports.deadlines import DeadlinePolicy
+
+    jobs = (
+        ("deliveries", process_deliveries_task),
+        (
+            "escalation",
+            lambda: escalate_overdue(
+                db.session, now=utcnow(), policy=DeadlinePolicy.from_config(app.config)
+            ),
+        ),
+        ("renditions", lambda: [make_derivatives_task(i) for i in pending_photo_ids(db.session)]),
+    )
+    for name, job in jobs:
+        with app.app_context():
+            try:
+                job()
+            except Exception:
+                log.exception("background job %s failed; it runs again at the next tick", name)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+
+def start(app: Flask) -> threading.Thread | None:
+    """Start the loop unless disabled (``HAZARD_BACKGROUND_SECONDS=0``) or another runner is set."""
+    seconds = float(app.config.get("BACKGROUND_SECONDS") or 0)
+    if seconds <= 0 or app.config.get("TASK_RUNNER") != "inline":
+        return None
+
+    def loop() -> None:
+        while True:
+            run_once(app)
+            _wake.wait(seconds)
+            _wake.clear()
+
+    thread = threading.Thread(target=loop, name="hazard-background", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,67 @@
+"""The embedded background loop: outbox, escalation and missed renditions in the serving process."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from hazard_reporter.core import background
+from hazard_reporter.deliveries.models import Delivery
+from hazard_reporter.extensions import db
+from hazard_reporter.units.models import Unit
+from tests.conftest import make_user
+from tests.fixtures import make_jpeg
+from tests.test_reports_api import post_report
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 that records what it is sent."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"event": self.headers["X-Hazard-Event"], "body": json.loads(body)})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_one_pass_sends_the_red_alert_and_the_forwarded_report(app, client, receiver):
+    url, received = receiver
+    with app.app_context():
+        for unit in db.session.scalars(select(Unit)):
+            unit.channels = [{"type": "webhook", "url": url, "secret": "shh"}]
+        db.session.commit()
+    inspector = make_user(app, "inspector", regions=["510000"])
+    rid = post_report(
+        client, region_code="510703", photos=[make_jpeg()], description="地下室燃气泄漏"
+    ).json["id"]
+    client.post(f"/api/v1/reports/{rid}/triage", json={}, headers=inspector["headers"])
+    client.post(f"/api/v1/reports/{rid}/forward", json={}, headers=inspector["headers"])
+    background.run_once(app)
+    assert sorted(r["event"] for r in received) == ["alert.red", "report.forwarded"]
+    background.run_once(app)  # nothing is sent twice
+    assert len(received) == 2
+    with app.app_context():
+        assert {d.status for d in db.session.scalars(select(Delivery))} == {"sent"}
+
+
+def test_the_loop_is_not_started_by_the_factory_or_when_switched_off(app):
+    assert not any(t.name == "hazard-background" for t in threading.enumerate())
+    app.config["BACKGROUND_SECONDS"] = 0
+    assert background.start(app) is None
