@@ -44,6 +44,8 @@ class Config:
 
     LOCATION_MISMATCH_M = 500
     STALE_PHOTO_DAYS = 7
+    FRAUD_BURST_PER_HOUR = 10  # reports from one account in an hour before "burst" is flagged
+    NEAR_DUPLICATE_DISTANCE = 6  # perceptual-hash bits within which two photos count as the same
     LOCAL_TIMEZONE = "Asia/Shanghai"  # camera clocks without an offset are read in this zone
     ORPHAN_GRACE_SECONDS = 3600
 
@@ -87,6 +89,8 @@ class Config:
     SMTP_FROM = "hazard-reporter@localhost"
     SMTP_STARTTLS = False
     SMTP_SSL = False  # implicit TLS on port 465
+
+    CERTIFICATE_ISSUER = "四川省总工会"  # printed on commendation certificates
 
     PAGE_SIZE = 20
     MAX_PAGE_SIZE = 100

@@ -63,6 +63,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     # Models must be imported before the first query so every relationship resolves.
     from hazard_reporter.accounts.routes import auth, users
+    from hazard_reporter.awards import models as _awards  # noqa: F401
     from hazard_reporter.deliveries import models as _deliveries  # noqa: F401
     from hazard_reporter.deliveries.routes import blp as deliveries
     from hazard_reporter.inspection.routes import inspect, unit_desk

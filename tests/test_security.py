@@ -173,6 +173,7 @@ def test_limit_holds_across_two_gunicorn_workers_with_redis(tmp_path):
             "HAZARD_RATELIMIT_STORAGE_URI": redis_url,
             "HAZARD_RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
             "HAZARD_SUBMIT_LIMIT_CLIENT": "4 per minute",
+        "HAZARD_BACKGROUND_SECONDS": "0",
         }
     )
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
@@ -199,9 +200,9 @@ def test_limit_holds_across_two_gunicorn_workers_with_redis(tmp_path):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                requests.get(f"{base}/api/v1/sectors", timeout=1)
+                requests.get(f"{base}/api/v1/sectors", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a worker still booting
                 time.sleep(0.2)
         photo = make_jpeg(320, 240, gps=MIANYANG)
         statuses = []

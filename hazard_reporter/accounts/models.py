@@ -27,6 +27,8 @@ class User(db.Model):
     phone: Mapped[str] = mapped_column(String(20), unique=True)  # normalised, e.g. 13800000000
     password_hash: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(100))
+    # Whether the committee may show this reporter's name in award lists and certificates.
+    consent_named: Mapped[bool] = mapped_column(Boolean, default=False)
     role: Mapped[str] = mapped_column(String(16), default=Role.WORKER, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Scope: inspectors are bound to region subtrees and optionally sectors; unit staff to a unit.

@@ -10,6 +10,7 @@ from hazard_reporter.accounts.models import Role, User
 from hazard_reporter.accounts.schemas import (
     LoginSchema,
     PasswordChangeSchema,
+    ProfileSchema,
     RefreshSchema,
     SignupSchema,
     TokenPairSchema,
@@ -135,6 +136,21 @@ def change_password(body):
 def me():
     """The signed-in user."""
     return current_principal().user
+
+
+@auth.route("/me", methods=["PATCH"])
+@auth.arguments(ProfileSchema)
+@auth.response(200, UserSchema)
+@requires()
+def update_me(body):
+    """Change my name and whether the committee may show it."""
+    user = current_principal().user
+    if "name" in body:
+        user.name = (body["name"] or "").strip() or None
+    if "consent_named" in body:
+        user.consent_named = body["consent_named"]
+    db.session.commit()
+    return user
 
 
 @auth.route("/session", methods=["POST"])

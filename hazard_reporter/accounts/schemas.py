@@ -28,10 +28,18 @@ class PasswordChangeSchema(ma.Schema):
     new_password = ma.fields.String(required=True, validate=validate.Length(max=200))
 
 
+class ProfileSchema(ma.Schema):
+    name = ma.fields.String(allow_none=True, validate=validate.Length(max=100))
+    consent_named = ma.fields.Boolean(
+        metadata={"description": "Let the award committee show my name in lists and certificates"}
+    )
+
+
 class UserSchema(ma.Schema):
     id = ma.fields.Integer()
     phone = ma.fields.String()
     name = ma.fields.String(allow_none=True)
+    consent_named = ma.fields.Boolean()
     role = ma.fields.String()
     active = ma.fields.Boolean()
     regions = ma.fields.List(ma.fields.String(), attribute="region_codes")

@@ -7,7 +7,7 @@ import io
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from sqlalchemy import select
@@ -119,7 +119,13 @@ def build_photo(checked: CheckedPhoto, key: str, position: int, captured_at) -> 
 
 
 def make_photo_derivatives(
-    session: Session, storage: Storage, photo_id: int, *, display_px: int, thumbnail_px: int
+    session: Session,
+    storage: Storage,
+    photo_id: int,
+    *,
+    display_px: int,
+    thumbnail_px: int,
+    near_duplicate_distance: int | None = None,
 ) -> Photo | None:
     """Make the display and thumbnail renditions of one photo; safe to run twice."""
     photo = session.get(Photo, photo_id)
@@ -146,7 +152,41 @@ def make_photo_derivatives(
     photo.phash = result.phash
     photo.derivatives = DerivativeState.READY
     photo.derivatives_error = None
+    if near_duplicate_distance is not None:
+        flag_near_duplicate(session, photo, max_distance=near_duplicate_distance)
     return photo
+
+
+def flag_near_duplicate(session: Session, photo: Photo, *, max_distance: int, days: int = 30) -> bool:
+    """Flag the photo's report when a near-identical photo (perceptual hash within
+    ``max_distance`` bits) came from someone else in the last ``days``; True if flagged."""
+    from hazard_reporter.reports.models import Flag, Report
+
+    report = photo.report
+    if photo.kind != "report" or not photo.phash:
+        return False
+    since = photo.created_at - timedelta(days=days)
+    rows = session.execute(
+        select(Photo.phash, Report.reporter_id)
+        .join(Report, Photo.report_id == Report.id)
+        .where(
+            Photo.phash.is_not(None),
+            Photo.kind == "report",
+            Photo.report_id != report.id,
+            Photo.created_at >= since,
+            Report.sector == report.sector,
+        )
+        .limit(20_000)
+    ).all()
+    mine = int(photo.phash, 16)
+    for other_hash, other_reporter in rows:
+        someone_else = report.reporter_id is None or other_reporter != report.reporter_id
+        if someone_else and (mine ^ int(other_hash, 16)).bit_count() <= max_distance:
+            if Flag.DUPLICATE_PHOTO.value not in (report.flags or []):
+                report.flags = [*(report.flags or []), Flag.DUPLICATE_PHOTO.value]
+                report.flags_cleared_at = None
+            return True
+    return False
 
 
 def find_orphans(session: Session, storage: Storage, *, older_than: datetime) -> list[str]:

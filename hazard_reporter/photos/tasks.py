@@ -19,6 +19,7 @@ def make_derivatives_task(photo_id: int) -> None:
             photo_id,
             display_px=config["DISPLAY_PX"],
             thumbnail_px=config["THUMBNAIL_PX"],
+            near_duplicate_distance=config["NEAR_DUPLICATE_DISTANCE"],
         )
         db.session.commit()
     except Exception:

@@ -73,6 +73,8 @@ class Flag(StrEnum):
     NO_CAMERA_METADATA = "no_camera_metadata"
     STALE_PHOTO = "stale_photo"
     POSSIBLE_DUPLICATE = "possible_duplicate"
+    DUPLICATE_PHOTO = "duplicate_photo"  # the same or a near-identical photo from someone else
+    BURST = "burst"  # many reports from one account in a short time
 
 
 class Report(db.Model):
@@ -108,6 +110,9 @@ class Report(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_fingerprint: Mapped[str] = mapped_column(String(64))
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Anti-fraud flags hold a report out of award lists until an inspector clears them.
+    flags_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flags_cleared_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     # Triage: the computed assessment, and an inspector's override kept beside it.
     computed_severity: Mapped[str | None] = mapped_column(String(8))

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -29,6 +29,7 @@ from hazard_reporter.errors import (
 )
 from hazard_reporter.geo.coords import CoordSystem, to_wgs84
 from hazard_reporter.inspection import services as inspection
+from hazard_reporter.photos.models import Photo
 from hazard_reporter.photos.services import (
     CheckedPhoto,
     IncomingPhoto,
@@ -58,6 +59,7 @@ class IntakePolicy:
     location_mismatch_m: float = 500
     stale_photo_days: int = 7
     local_timezone: str = "Asia/Shanghai"
+    burst_per_hour: int = 10  # reports from one account in an hour before "burst" is flagged
     rules: Rules | None = None  # triage rules; None: the shipped ones
     deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy)
 
@@ -71,6 +73,7 @@ class IntakePolicy:
             max_photo_pixels=config["MAX_PHOTO_PIXELS"],
             location_mismatch_m=config["LOCATION_MISMATCH_M"],
             stale_photo_days=config["STALE_PHOTO_DAYS"],
+            burst_per_hour=config["FRAUD_BURST_PER_HOUR"],
             local_timezone=config["LOCAL_TIMEZONE"],
         )
 
@@ -225,6 +228,13 @@ def submit_report(
     reporter = submission.reporter
     anonymous = reporter is None if submission.anonymous is None else submission.anonymous
     anonymous = anonymous or reporter is None
+    flags += fraud_flags(
+        session,
+        sha256s=[c.sha256 for c in checked],
+        reporter_id=None if anonymous else reporter.id,
+        now=now,
+        burst_per_hour=policy.burst_per_hour,
+    )
     # Anonymous reporters follow their report with the token; signed-in ones with their account.
     token = (
         _followup_token(secret_key, submission.idempotency_key, fingerprint) if anonymous else None
@@ -308,6 +318,38 @@ def _load(session: Session, report_id: int) -> Report | None:
     return session.scalar(
         select(Report).where(Report.id == report_id).options(selectinload(Report.photos))
     )
+
+
+def fraud_flags(
+    session: Session, *, sha256s: list[str], reporter_id: int | None, now: datetime,
+    burst_per_hour: int,
+) -> list[str]:
+    """Anti-fraud flags known at intake: the very same photo already sent by someone else (or
+    anonymously), and a burst of reports from one account."""
+    flags = []
+    same_photo = session.scalar(
+        select(Report.id)
+        .join(Photo, Photo.report_id == Report.id)
+        .where(
+            Photo.sha256.in_(sha256s),
+            Photo.kind == "report",
+            or_(Report.reporter_id.is_(None), Report.reporter_id != reporter_id)
+            if reporter_id is not None
+            else true(),
+        )
+        .limit(1)
+    )
+    if same_photo is not None:
+        flags.append(Flag.DUPLICATE_PHOTO.value)
+    if reporter_id is not None:
+        recent = session.scalar(
+            select(func.count())
+            .select_from(Report)
+            .where(Report.reporter_id == reporter_id, Report.submitted_at > now - timedelta(hours=1))
+        )
+        if recent >= burst_per_hour:
+            flags.append(Flag.BURST.value)
+    return flags
 
 
 def red_alert_payload(report: Report) -> dict:
