@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     # Models must be imported before the first query so every relationship resolves.
     from hazard_reporter.accounts.routes import auth, users
     from hazard_reporter.awards import models as _awards  # noqa: F401
+    from hazard_reporter.awards.routes import blp as awards
     from hazard_reporter.deliveries import models as _deliveries  # noqa: F401
     from hazard_reporter.deliveries.routes import blp as deliveries
     from hazard_reporter.inspection.routes import inspect, unit_desk
@@ -85,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
         unit_desk,
         units,
         deliveries,
+        awards,
     ):
         api.register_blueprint(blueprint)
 
@@ -114,13 +116,20 @@ def register_commands(app: Flask) -> None:
         units_cli,
     )
     from hazard_reporter.deliveries.cli import deliveries_cli
+    from hazard_reporter.duty.cli import duty_report_command
 
-    for group in (units_cli, routing_cli, triage_cli, deliveries_cli):
-        app.cli.add_command(group)
-    app.cli.add_command(escalate_command)
-
-    for command in (create_user_command, set_role_command, disable_user_command):
+    for command in (
+        seed_command,
+        create_user_command,
+        set_role_command,
+        disable_user_command,
+        escalate_command,
+        duty_report_command,
+        regions_cli,
+        photos_cli,
+        units_cli,
+        routing_cli,
+        triage_cli,
+        deliveries_cli,
+    ):
         app.cli.add_command(command)
-    app.cli.add_command(seed_command)
-    app.cli.add_command(regions_cli)
-    app.cli.add_command(photos_cli)

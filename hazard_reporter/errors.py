@@ -327,3 +327,16 @@ class DeliveryNotDead(HazardError):
         "zh": "只有投递失败（dead）的记录才能重试，该记录当前为“{status}”。",
         "en": "Only a dead delivery can be retried; this one is '{status}'.",
     }
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+class ExportTooLarge(HazardError):
+    status = 422
+    code = "export_too_large"
+    messages = {
+        "zh": "导出超过 Excel 单个工作表的上限（{limit} 行），请缩小时段或地区，或改用 CSV 导出。",
+        "en": "The export exceeds an Excel sheet's limit ({limit} rows); narrow the period or "
+        "region, or export CSV instead.",
+    }

@@ -144,3 +144,20 @@ def make_user(app, role="worker", *, regions=(), sectors=(), unit_id=None, name=
 def admin(app):
     """Bearer headers of an administrator."""
     return make_user(app, "admin")["headers"]
+
+
+def _cjk_font_missing() -> str | None:
+    from hazard_reporter.core.pdf import FontMissing, cjk_font
+
+    try:
+        cjk_font()
+    except FontMissing as error:
+        return str(error)
+    return None
+
+
+_FONT_PROBLEM = _cjk_font_missing()
+requires_cjk_font = pytest.mark.skipif(
+    _FONT_PROBLEM is not None,
+    reason=f"no CJK font for PDFs ({_FONT_PROBLEM}); apt-get install -y fonts-wqy-microhei",
+)

@@ -173,7 +173,7 @@ def test_limit_holds_across_two_gunicorn_workers_with_redis(tmp_path):
             "HAZARD_RATELIMIT_STORAGE_URI": redis_url,
             "HAZARD_RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
             "HAZARD_SUBMIT_LIMIT_CLIENT": "4 per minute",
-        "HAZARD_BACKGROUND_SECONDS": "0",
+            "HAZARD_BACKGROUND_SECONDS": "0",
         }
     )
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]

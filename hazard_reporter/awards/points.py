@@ -18,8 +18,12 @@ POINTS_BY_COLOUR = {"red": 50, "orange": 30, "yellow": 15, "blue": 5}
 MAJOR_HAZARD_BONUS = 20
 ACCIDENT_PREVENTED_BONUS = 100
 
-COLOUR_ZH = {"red": "红色（重大风险）", "orange": "橙色（较大风险）", "yellow": "黄色（一般风险）",
-             "blue": "蓝色（低风险）"}
+COLOUR_ZH = {
+    "red": "红色（重大风险）",
+    "orange": "橙色（较大风险）",
+    "yellow": "黄色（一般风险）",
+    "blue": "蓝色（低风险）",
+}
 
 
 @dataclass(frozen=True)
@@ -96,15 +100,21 @@ def rank(clusters: list[Cluster]) -> list[Standing]:
         if credit is not None:
             by_reporter[credit.reporter_id].append(credit)
     totals = sorted(
-        ((sum(c.points for c in credits), reporter, credits)
-         for reporter, credits in by_reporter.items()),
+        (
+            (sum(c.points for c in credits), reporter, credits)
+            for reporter, credits in by_reporter.items()
+        ),
         key=lambda item: (-item[0], item[1]),
     )
     standings: list[Standing] = []
     for position, (points, reporter, credits) in enumerate(totals, start=1):
         shared = standings and standings[-1].points == points
         standings.append(
-            Standing(standings[-1].rank if shared else position, reporter, points,
-                     tuple(sorted(credits, key=lambda c: c.report_id)))
+            Standing(
+                standings[-1].rank if shared else position,
+                reporter,
+                points,
+                tuple(sorted(credits, key=lambda c: c.report_id)),
+            )
         )
     return standings

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hazard_reporter.core.i18n import request_language
+from hazard_reporter.core.pdf import FontMissing
 from hazard_reporter.errors import HazardError, RateLimited
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,19 @@ def handle_database_error(error: DBAPIError):
     )
 
 
+def handle_font_missing(error):
+    # A deployment problem, not the caller's: say what the server lacks.
+    log.error("PDF font missing: %s", error)
+    english = request_language() == "en"
+    return error_response(
+        503,
+        "pdf_font_missing",
+        "The server has no Chinese font for PDFs (install fonts-wqy-microhei); CSV and XLSX work."
+        if english
+        else "服务器缺少生成 PDF 所需的中文字体（请安装 fonts-wqy-microhei），CSV 和 XLSX 可正常导出。",
+    )
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error")
     lang = request_language()
@@ -139,4 +153,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_error)
+    app.register_error_handler(FontMissing, handle_font_missing)
     app.register_error_handler(Exception, handle_unexpected)

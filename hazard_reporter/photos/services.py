@@ -157,7 +157,9 @@ def make_photo_derivatives(
     return photo
 
 
-def flag_near_duplicate(session: Session, photo: Photo, *, max_distance: int, days: int = 30) -> bool:
+def flag_near_duplicate(
+    session: Session, photo: Photo, *, max_distance: int, days: int = 30
+) -> bool:
     """Flag the photo's report when a near-identical photo (perceptual hash within
     ``max_distance`` bits) came from someone else in the last ``days``; True if flagged."""
     from hazard_reporter.reports.models import Flag, Report

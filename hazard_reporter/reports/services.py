@@ -321,7 +321,11 @@ def _load(session: Session, report_id: int) -> Report | None:
 
 
 def fraud_flags(
-    session: Session, *, sha256s: list[str], reporter_id: int | None, now: datetime,
+    session: Session,
+    *,
+    sha256s: list[str],
+    reporter_id: int | None,
+    now: datetime,
     burst_per_hour: int,
 ) -> list[str]:
     """Anti-fraud flags known at intake: the very same photo already sent by someone else (or
@@ -345,7 +349,9 @@ def fraud_flags(
         recent = session.scalar(
             select(func.count())
             .select_from(Report)
-            .where(Report.reporter_id == reporter_id, Report.submitted_at > now - timedelta(hours=1))
+            .where(
+                Report.reporter_id == reporter_id, Report.submitted_at > now - timedelta(hours=1)
+            )
         )
         if recent >= burst_per_hour:
             flags.append(Flag.BURST.value)

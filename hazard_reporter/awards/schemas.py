@@ -1,0 +1,67 @@
+"""Award lists, commendations and campaigns at the HTTP boundary."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from hazard_reporter.awards.models import Level
+from hazard_reporter.sectors.models import Sector
+
+
+class AwardQuerySchema(ma.Schema):
+    period = ma.fields.String(
+        load_default="month", validate=validate.OneOf(["month", "quarter", "year", "custom"])
+    )
+    on = ma.fields.Date(metadata={"description": "A day inside the period (default: today)"})
+    start = ma.fields.Date(metadata={"description": "custom: first day"})
+    end = ma.fields.Date(metadata={"description": "custom: last day (inclusive)"})
+    region = ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$"))
+    sector = ma.fields.String(validate=validate.OneOf([s.value for s in Sector]))
+    campaign = ma.fields.Integer()
+
+
+class AwardRowSchema(ma.Schema):
+    rank = ma.fields.Integer()
+    reporter = ma.fields.String(metadata={"description": "Name only where the reporter agreed"})
+    region = ma.fields.String()
+    points = ma.fields.Integer()
+    report_ids = ma.fields.List(ma.fields.Integer())
+    reasons = ma.fields.List(ma.fields.String())
+    level = ma.fields.String(allow_none=True)
+
+
+class AwardListSchema(ma.Schema):
+    start = ma.fields.Date()
+    end = ma.fields.Date()
+    items = ma.fields.List(ma.fields.Nested(AwardRowSchema))
+
+
+class CommendationInSchema(ma.Schema):
+    reporter_id = ma.fields.Integer(required=True)
+    report_ids = ma.fields.List(
+        ma.fields.Integer(), required=True, validate=validate.Length(1, 100)
+    )
+    level = ma.fields.String(required=True, validate=validate.OneOf([lv.value for lv in Level]))
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    campaign_id = ma.fields.Integer(allow_none=True)
+
+
+class CommendationSchema(CommendationInSchema):
+    id = ma.fields.Integer()
+    status = ma.fields.String()
+    points = ma.fields.Integer()
+    proposed_by = ma.fields.Integer()
+    granted_by = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.DateTime()
+    granted_at = ma.fields.DateTime(allow_none=True)
+
+
+class CampaignSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    starts_on = ma.fields.Date(required=True)
+    ends_on = ma.fields.Date(required=True)
+    region_codes = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$")))
+
+
+class ClearFlagsSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -1,0 +1,250 @@
+"""Award lists, commendations, campaigns and the clearing of anti-fraud flags."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hazard_reporter.accounts.models import User
+from hazard_reporter.accounts.principal import Principal
+from hazard_reporter.awards.exports import AwardRow
+from hazard_reporter.awards.models import Campaign, Commendation, Level
+from hazard_reporter.awards.points import Cluster, ClusterMember, Standing, rank
+from hazard_reporter.errors import NotFound, ValidationFailed
+from hazard_reporter.regions import services as regions
+from hazard_reporter.regions.models import Region
+from hazard_reporter.reports.models import Event, Report, Status
+
+
+@dataclass(frozen=True)
+class AwardFilters:
+    start: date
+    end: date  # inclusive
+    region: str | None = None
+    sector: str | None = None
+    campaign_id: int | None = None
+
+
+def period_bounds(kind: str, on: date, start: date | None = None, end: date | None = None):
+    """The first and last day of the month, quarter or year containing ``on``, or a custom
+    range."""
+    if kind == "month":
+        return on.replace(day=1), on.replace(day=calendar.monthrange(on.year, on.month)[1])
+    if kind == "quarter":
+        first = 3 * ((on.month - 1) // 3) + 1
+        last = first + 2
+        return date(on.year, first, 1), date(on.year, last, calendar.monthrange(on.year, last)[1])
+    if kind == "year":
+        return date(on.year, 1, 1), date(on.year, 12, 31)
+    if start is None or end is None or start > end:
+        raise ValidationFailed(field="start", detail="custom 需要 start ≤ end / start and end")
+    return start, end
+
+
+def _utc_range(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(tz)
+    return (
+        datetime.combine(start, time.min, zone).astimezone(ZoneInfo("UTC")),
+        datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(ZoneInfo("UTC")),
+    )
+
+
+def is_held(report: Report) -> bool:
+    """Anti-fraud flags not yet cleared by an inspector."""
+    return bool(report.flags) and report.flags_cleared_at is None
+
+
+def clusters(session: Session, filters: AwardFilters, *, tz: str) -> list[Cluster]:
+    """Verified hazards in the filters, each with the reports merged into it."""
+    start, end = filters.start, filters.end
+    codes: list[str] | None = None
+    if filters.campaign_id is not None:
+        campaign = session.get(Campaign, filters.campaign_id)
+        if campaign is None:
+            raise NotFound(field="campaign", what="该活动", what_en="campaign")
+        start, end = max(start, campaign.starts_on), min(end, campaign.ends_on)
+        if campaign.region_codes:
+            codes = sorted(
+                {c for r in campaign.region_codes for c in regions.subtree_codes(session, r)}
+            )
+    if filters.region:
+        if session.get(Region, filters.region) is None:
+            raise NotFound(field="region", what="该地区", what_en="region")
+        subtree = set(regions.subtree_codes(session, filters.region))
+        codes = sorted(subtree if codes is None else subtree & set(codes))
+    lower, upper = _utc_range(start, end, tz)
+    query = select(Report).where(
+        Report.status == Status.VERIFIED.value,
+        Report.duplicate_of_id.is_(None),
+        Report.submitted_at >= lower,
+        Report.submitted_at < upper,
+    )
+    if codes is not None:
+        query = query.where(Report.region_code.in_(codes))
+    if filters.sector:
+        query = query.where(Report.sector == filters.sector)
+    verified = list(session.scalars(query.order_by(Report.id)))
+    merged: dict[int, list[Report]] = {}
+    if verified:
+        for duplicate in session.scalars(
+            select(Report).where(Report.duplicate_of_id.in_([r.id for r in verified]))
+        ):
+            merged.setdefault(duplicate.duplicate_of_id, []).append(duplicate)
+
+    def member(report: Report) -> ClusterMember:
+        return ClusterMember(report.id, report.reporter_id, report.submitted_at, is_held(report))
+
+    return [
+        Cluster(
+            report_id=r.id,
+            severity=r.severity,
+            hazard_confirmed=r.hazard_confirmed,
+            accident_prevented=r.accident_prevented,
+            prevented_account=r.prevented_account,
+            members=tuple(member(m) for m in [r, *merged.get(r.id, [])]),
+        )
+        for r in verified
+    ]
+
+
+def reporter_label(user: User | None, reporter_id: int) -> str:
+    """The name where the reporter agreed to be named, else a neutral label."""
+    if user is not None and user.consent_named and user.name:
+        return user.name
+    return f"职工 #{reporter_id}"
+
+
+def award_rows(session: Session, filters: AwardFilters, *, tz: str) -> list[AwardRow]:
+    """The ranked award list, ready for the API and the exports."""
+    standings: list[Standing] = rank(clusters(session, filters, tz=tz))
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.id.in_([s.reporter_id for s in standings]))
+        )
+    }
+    reports = {
+        r.id: r
+        for r in session.scalars(
+            select(Report).where(Report.id.in_([c.report_id for s in standings for c in s.credits]))
+        )
+    }
+    granted: dict[int, str] = {}
+    for commendation in session.scalars(
+        select(Commendation).where(
+            Commendation.status == "granted",
+            Commendation.reporter_id.in_([s.reporter_id for s in standings]),
+        )
+    ):
+        granted[commendation.reporter_id] = Level(commendation.level).label_zh
+    rows = []
+    for standing in standings:
+        first_report = reports.get(standing.credits[0].report_id)
+        region = first_report.region.name_zh if first_report and first_report.region else ""
+        rows.append(
+            AwardRow(
+                rank=standing.rank,
+                reporter=reporter_label(users.get(standing.reporter_id), standing.reporter_id),
+                region=region,
+                points=standing.points,
+                report_ids=tuple(c.report_id for c in standing.credits),
+                reasons=tuple(c.reason for c in standing.credits),
+                level=granted.get(standing.reporter_id),
+            )
+        )
+    return rows
+
+
+def propose(
+    session: Session,
+    *,
+    reporter_id: int,
+    report_ids: list[int],
+    level: str,
+    reason: str,
+    campaign_id: int | None,
+    actor: Principal,
+    now: datetime,
+) -> Commendation:
+    """Propose (inspector) or grant at once (committee, admin) a commendation; each report
+    behind it records the step in its timeline."""
+    if session.get(User, reporter_id) is None:
+        raise NotFound(field="reporter_id", what="该职工", what_en="reporter")
+    behind = list(session.scalars(select(Report).where(Report.id.in_(report_ids))))
+    if len(behind) != len(set(report_ids)) or not behind:
+        raise ValidationFailed(field="report_ids", detail="报告不存在 / unknown report")
+    if any(r.reporter_id != reporter_id or r.status != Status.VERIFIED.value for r in behind):
+        raise ValidationFailed(
+            field="report_ids",
+            detail="只能依据该职工已验收的报告 / the reporter's verified reports",
+        )
+    grants = actor.role is not None and actor.role.value in ("committee", "admin")
+    commendation = Commendation(
+        reporter_id=reporter_id,
+        report_ids=sorted(set(report_ids)),
+        level=Level(level).value,
+        reason=reason.strip(),
+        points=0,
+        campaign_id=campaign_id,
+        status="granted" if grants else "proposed",
+        proposed_by=actor.user.id,
+        granted_by=actor.user.id if grants else None,
+        granted_at=now if grants else None,
+        created_at=now,
+    )
+    session.add(commendation)
+    session.flush()
+    for report in behind:
+        report.events.append(
+            Event(
+                at=now,
+                actor=actor.actor,
+                action="commendation_granted" if grants else "commendation_proposed",
+                data={"commendation_id": commendation.id, "level": commendation.level},
+            )
+        )
+    session.commit()
+    return commendation
+
+
+def grant(session: Session, commendation_id: int, *, actor: Principal, now: datetime):
+    """The committee grants a proposed commendation."""
+    commendation = session.get(Commendation, commendation_id)
+    if commendation is None:
+        raise NotFound(what="该表彰", what_en="commendation")
+    if commendation.status != "granted":
+        commendation.status, commendation.granted_by = "granted", actor.user.id
+        commendation.granted_at = now
+        for report in session.scalars(select(Report).where(Report.id.in_(commendation.report_ids))):
+            report.events.append(
+                Event(
+                    at=now,
+                    actor=actor.actor,
+                    action="commendation_granted",
+                    data={"commendation_id": commendation.id, "level": commendation.level},
+                )
+            )
+        session.commit()
+    return commendation
+
+
+def clear_flags(session: Session, report: Report, *, reason: str, actor: Principal, now) -> Report:
+    """An inspector has checked the anti-fraud flags: the report may count again."""
+    if not (reason or "").strip():
+        raise ValidationFailed(field="reason", detail="请说明核查结果 / a reason is required")
+    report.flags_cleared_at, report.flags_cleared_by = now, actor.user.id
+    report.events.append(
+        Event(
+            at=now,
+            actor=actor.actor,
+            action="flags_cleared",
+            data={"flags": list(report.flags or []), "reason": reason.strip()},
+        )
+    )
+    session.commit()
+    return report

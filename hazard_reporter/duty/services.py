@@ -1,0 +1,132 @@
+"""The duty reports from the database: which regions get one, and what each one counts.
+
+What counts as new: every report submitted in the window (day-1 15:30, day 15:30] local time in
+the region's subtree, whatever its status now (rejected ones included: the duty officer sees what
+came in), except duplicates, which are merged into another report that is counted itself.
+Statuses are read as they stand when the report is made.
+
+What counts as overdue: reports of the subtree still open (forwarded, acknowledged, rectifying)
+whose ``overdue`` flag the escalation job has set, as it stands when the report is made; for the
+usual run just after 15:30 that is the count at the window's end.
+
+Reports without a region code belong to no region and so appear in no duty report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, time
+
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import Session
+
+from hazard_reporter.duty.report import (
+    DUTY_CLOSE,
+    DUTY_TZ,
+    DutyReport,
+    ReportLine,
+    build,
+    duty_window,
+)
+from hazard_reporter.errors import UnknownRegion
+from hazard_reporter.regions.models import Region
+from hazard_reporter.regions.services import subtree_codes
+from hazard_reporter.reports.models import Report, Severity, Status
+
+OPEN_STATUSES = (Status.FORWARDED.value, Status.ACKNOWLEDGED.value, Status.RECTIFYING.value)
+
+
+def duty_regions(session: Session, region_code: str | None = None) -> list[Region]:
+    """The regions that get a report: the one asked for, or each top-level region and its
+    children (a province, then its cities), in code order."""
+    if region_code is not None:
+        region = session.get(Region, region_code)
+        if region is None:
+            raise UnknownRegion(field="region", region_code=region_code)
+        return [region]
+    tops = list(
+        session.scalars(select(Region).where(Region.parent_code.is_(None)).order_by(Region.code))
+    )
+    children = list(
+        session.scalars(
+            select(Region)
+            .where(Region.parent_code.in_([top.code for top in tops]))
+            .order_by(Region.code)
+        )
+    )
+    ordered: list[Region] = []
+    for top in tops:
+        ordered.append(top)
+        ordered += [child for child in children if child.parent_code == top.code]
+    return ordered
+
+
+def duty_reports(
+    session: Session,
+    *,
+    day: date,
+    region_code: str | None = None,
+    tz: str = DUTY_TZ,
+    close: time = DUTY_CLOSE,
+) -> list[DutyReport]:
+    """One duty report per region (see ``duty_regions``), each counting its whole subtree."""
+    regions = duty_regions(session, region_code)
+    subtrees = {region.code: frozenset(subtree_codes(session, region.code)) for region in regions}
+    wanted = frozenset().union(*subtrees.values())
+    start, end = duty_window(day, tz, close)
+    in_scope = Report.region_code.in_(wanted) if region_code else Report.region_code.is_not(None)
+
+    # Only red reports are listed with their text: the others' descriptions are not loaded.
+    description = case(
+        (Report.severity == Severity.RED.value, Report.description), else_=literal("")
+    )
+    lines = [
+        ReportLine(
+            id=row.id,
+            sector=row.sector,
+            severity=row.severity,
+            region_code=row.region_code,
+            description=row.description,
+            submitted_at=row.submitted_at,
+            status=row.status,
+            overdue=bool(row.overdue),
+        )
+        for row in session.execute(
+            select(
+                Report.id,
+                Report.sector,
+                Report.severity,
+                Report.region_code,
+                description.label("description"),
+                Report.submitted_at,
+                Report.status,
+                Report.overdue,
+            ).where(
+                in_scope,
+                Report.submitted_at > start,
+                Report.submitted_at <= end,
+                Report.status != Status.DUPLICATE.value,
+            )
+        )
+    ]
+    overdue_by_region: Counter[str] = Counter(
+        dict(
+            session.execute(
+                select(Report.region_code, func.count())
+                .where(in_scope, Report.overdue.is_(True), Report.status.in_(OPEN_STATUSES))
+                .group_by(Report.region_code)
+            ).all()
+        )
+    )
+    return [
+        build(
+            region.code,
+            region.name_zh,
+            day,
+            [line for line in lines if line.region_code in subtrees[region.code]],
+            sum(overdue_by_region[code] for code in subtrees[region.code]),
+            tz=tz,
+            close=close,
+        )
+        for region in regions
+    ]

@@ -1,0 +1,250 @@
+"""Award lists, fairness, anti-fraud flags, commendations and exports through the API."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from hazard_reporter.deliveries.models import Delivery
+from hazard_reporter.extensions import db
+from tests.conftest import make_user, requires_cjk_font
+from tests.corpus import corpus_path, requires_corpus
+from tests.fixtures import make_jpeg
+from tests.test_reports_api import MIANYANG, post_report
+
+
+@pytest.fixture
+def people(app):
+    return {
+        "inspector": make_user(app, "inspector", regions=["510000"]),
+        "committee": make_user(app, "committee"),
+        "zhang": make_user(app, "worker", name="张建国"),
+        "li": make_user(app, "worker", name="李秀英"),
+        "wang": make_user(app, "worker", name="王小明"),
+    }
+
+
+def consent(client, person, agreed=True):
+    response = client.patch(
+        "/api/v1/auth/me", json={"consent_named": agreed}, headers=person["headers"]
+    )
+    assert response.status_code == 200 and response.json["consent_named"] is agreed
+
+
+def report(client, person, description="脚手架缺少防护栏", photo=None, **fields):
+    body = post_report(
+        client,
+        headers=person["headers"] if person else None,
+        photos=[photo or make_jpeg(gps=MIANYANG, make="HUAWEI", model="P60")],
+        region_code="510703",
+        sector="construction",
+        description=description,
+        **fields,
+    )
+    assert body.status_code == 201, body.json
+    return body.json
+
+
+def verify(app, client, rid, inspector, prevented=False):
+    """Take a report through triage, forwarding, the unit's rectification and verification."""
+    headers = inspector["headers"]
+    assert client.post(f"/api/v1/reports/{rid}/triage", json={}, headers=headers).status_code == 200
+    assert (
+        client.post(f"/api/v1/reports/{rid}/forward", json={}, headers=headers).status_code == 200
+    )
+    with app.app_context():
+        delivery = db.session.scalar(
+            select(Delivery).where(Delivery.report_id == rid, Delivery.kind == "report.forwarded")
+        )
+        link = urlsplit(delivery.payload["unit_link"]).path
+    client.post(f"{link}/acknowledge", json={})
+    fixed = client.post(
+        f"{link}/rectification",
+        content_type="multipart/form-data",
+        data={"note": "已整改", "photos": [(io.BytesIO(make_jpeg()), "a.jpg")]},
+    )
+    assert fixed.status_code == 200, fixed.json
+    assert client.post(f"/api/v1/reports/{rid}/verify", json={}, headers=headers).status_code == 200
+    if prevented:
+        client.post(
+            f"/api/v1/reports/{rid}/outcome",
+            headers=headers,
+            json={
+                "hazard_confirmed": "major",
+                "accident_prevented": True,
+                "account": "避免了高处坠落",
+            },
+        )
+
+
+def awards(client, person, query="period=year"):
+    response = client.get(f"/api/v1/awards?{query}", headers=person["headers"])
+    assert response.status_code == 200, response.json
+    return response.json["items"]
+
+
+def test_fair_list_first_reporter_credit_flags_held_rejected_never(app, client, people):
+    inspector = people["inspector"]
+    consent(client, people["zhang"])
+    first = report(client, people["zhang"])  # 张 reported it first
+    later = report(client, people["li"])  # 李 the same hazard, later
+    client.post(
+        f"/api/v1/reports/{later['id']}/merge",
+        json={"into_id": first["id"]},
+        headers=inspector["headers"],
+    )
+    verify(app, client, first["id"], inspector, prevented=True)
+    rejected = report(client, people["wang"], description="路边有落叶")
+    client.post(
+        f"/api/v1/reports/{rejected['id']}/reject",
+        json={"reason": "不是隐患"},
+        headers=inspector["headers"],
+    )
+    shared = make_jpeg(gps=MIANYANG, make="Xiaomi", model="13")
+    report(client, people["li"], description="塔吊倾斜", photo=shared)
+    copied = report(client, people["wang"], description="塔吊倾斜", photo=shared)
+    assert "duplicate_photo" in copied["flags"]
+    verify(app, client, copied["id"], inspector)
+
+    listed = awards(client, people["committee"])
+    assert [(row["reporter"], row["report_ids"]) for row in listed] == [("张建国", [first["id"]])]
+    assert "2 人报告，首报" in listed[0]["reasons"][0]
+    assert "避免了事故" in listed[0]["reasons"][0]
+
+    cleared = client.post(
+        f"/api/v1/reports/{copied['id']}/clear-flags",
+        json={"reason": "核实为本人重新拍摄"},
+        headers=inspector["headers"],
+    )
+    assert cleared.status_code == 200
+    listed = awards(client, people["committee"])
+    assert {row["reporter"] for row in listed} == {"张建国", f"职工 #{people['wang']['id']}"}
+
+
+def test_committee_sees_names_only_with_consent(app, client, people):
+    verify(app, client, report(client, people["zhang"])["id"], people["inspector"])
+    assert awards(client, people["committee"])[0]["reporter"] == f"职工 #{people['zhang']['id']}"
+    consent(client, people["zhang"])
+    assert awards(client, people["committee"])[0]["reporter"] == "张建国"
+
+
+def test_anonymous_reporter_claims_credit_with_the_token(app, client, people):
+    anonymous = report(client, None)
+    verify(app, client, anonymous["id"], people["inspector"])
+    assert awards(client, people["committee"]) == []
+    claimed = client.post(
+        f"/api/v1/reports/{anonymous['id']}/claim",
+        headers={**people["wang"]["headers"], "X-Followup-Token": anonymous["followup_token"]},
+    )
+    assert claimed.status_code == 200
+    assert [row["report_ids"] for row in awards(client, people["committee"])] == [[anonymous["id"]]]
+
+
+def test_lists_by_period_region_and_campaign(app, client, people, admin):
+    verify(app, client, report(client, people["zhang"])["id"], people["inspector"])
+    assert awards(client, people["committee"], "period=month")
+    assert (
+        awards(client, people["committee"], "period=custom&start=2020-01-01&end=2020-12-31") == []
+    )
+    assert awards(client, people["committee"], "region=510781") == []
+    assert awards(client, people["committee"], "region=510700")
+    campaign = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        json={
+            "name": "安全生产月",
+            "starts_on": "2020-06-01",
+            "ends_on": "2020-06-30",
+            "region_codes": ["510700"],
+        },
+    )
+    assert campaign.status_code == 201
+    assert awards(client, people["committee"], f"campaign={campaign.json['id']}") == []
+    bad = client.get(
+        "/api/v1/awards?period=custom&start=2026-02-01&end=2026-01-01",
+        headers=people["committee"]["headers"],
+    )
+    assert bad.status_code == 422
+
+
+def test_only_the_committee_and_admins_read_award_lists(client, people):
+    for who in ("inspector", "zhang"):
+        assert client.get("/api/v1/awards", headers=people[who]["headers"]).status_code == 403
+    assert client.get("/api/v1/awards").status_code == 401
+
+
+def test_commendation_is_proposed_granted_and_traceable(app, client, people):
+    first = report(client, people["zhang"])
+    verify(app, client, first["id"], people["inspector"])
+    proposed = client.post(
+        "/api/v1/commendations",
+        headers=people["inspector"]["headers"],
+        json={
+            "reporter_id": people["zhang"]["id"],
+            "report_ids": [first["id"]],
+            "level": "timely_praise",
+            "reason": "及时发现脚手架隐患",
+        },
+    )
+    assert proposed.status_code == 201 and proposed.json["status"] == "proposed"
+    granted = client.post(
+        f"/api/v1/commendations/{proposed.json['id']}/grant", headers=people["committee"]["headers"]
+    )
+    assert granted.json["status"] == "granted"
+    assert awards(client, people["committee"])[0]["level"] == "及时表扬"
+    timeline = client.get(
+        f"/api/v1/reports/{first['id']}", headers=people["inspector"]["headers"]
+    ).json["timeline"]
+    actions = [e["action"] for e in timeline]
+    assert "commendation_proposed" in actions and "commendation_granted" in actions
+    wrong = client.post(
+        "/api/v1/commendations",
+        headers=people["inspector"]["headers"],
+        json={
+            "reporter_id": people["li"]["id"],
+            "report_ids": [first["id"]],
+            "level": "special",
+            "reason": "x",
+        },
+    )
+    assert wrong.status_code == 422
+
+
+@requires_cjk_font
+def test_exports_carry_the_chinese_names_reasons_and_points(app, client, people):
+    consent(client, people["zhang"])
+    verify(app, client, report(client, people["zhang"])["id"], people["inspector"], prevented=True)
+    headers = people["committee"]["headers"]
+    csv = client.get("/api/v1/awards/export.csv?period=year", headers=headers)
+    assert csv.status_code == 200 and csv.data.startswith(b"\xef\xbb\xbf")
+    assert "张建国" in csv.data.decode("utf-8-sig")
+    xlsx = client.get("/api/v1/awards/export.xlsx?period=year", headers=headers)
+    from openpyxl import load_workbook
+
+    values = [
+        c
+        for row in load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True)
+        for c in row
+    ]
+    assert "张建国" in values and 150 in values  # orange 30 + major hazard 20 + prevented 100
+    pdf = client.get("/api/v1/awards/export.pdf?period=year", headers=headers)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True
+        ).stdout.decode()
+        assert "张建国" in text
+
+
+@requires_corpus
+def test_years_old_corpus_photo_is_flagged_stale(client, people):
+    path = corpus_path("real/apple_iphone4_gps.jpg")  # taken in 2011
+    body = report(client, people["zhang"], photo=path.read_bytes())
+    assert "stale_photo" in body["flags"]
+    again = report(client, people["li"], photo=path.read_bytes())
+    assert "duplicate_photo" in again["flags"]
