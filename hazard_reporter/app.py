@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from hazard_reporter.awards.routes import blp as awards
     from hazard_reporter.deliveries import models as _deliveries  # noqa: F401
     from hazard_reporter.deliveries.routes import blp as deliveries
+    from hazard_reporter.duty import models as _duty  # noqa: F401
     from hazard_reporter.inspection.routes import inspect, unit_desk
     from hazard_reporter.photos import models as _photos  # noqa: F401
     from hazard_reporter.photos.routes import blp as photos
@@ -103,6 +104,7 @@ def register_triage(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from hazard_reporter.awards.cli import awards_cli
     from hazard_reporter.cli import (
         create_user_command,
         disable_user_command,
@@ -131,5 +133,6 @@ def register_commands(app: Flask) -> None:
         routing_cli,
         triage_cli,
         deliveries_cli,
+        awards_cli,
     ):
         app.cli.add_command(command)

@@ -248,3 +248,18 @@ def test_years_old_corpus_photo_is_flagged_stale(client, people):
     assert "stale_photo" in body["flags"]
     again = report(client, people["li"], photo=path.read_bytes())
     assert "duplicate_photo" in again["flags"]
+
+
+def test_export_command_writes_the_list_with_progress(app, client, people, tmp_path):
+    from openpyxl import load_workbook
+
+    consent(client, people["zhang"])
+    verify(app, client, report(client, people["zhang"])["id"], people["inspector"])
+    output = tmp_path / "awards.xlsx"
+    result = app.test_cli_runner().invoke(
+        args=["awards", "export", "--period", "year", "--format", "xlsx", "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "writing 1 row(s)" in result.output
+    values = [c for row in load_workbook(output).active.iter_rows(values_only=True) for c in row]
+    assert "张建国" in values

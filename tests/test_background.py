@@ -65,3 +65,25 @@ def test_the_loop_is_not_started_by_the_factory_or_when_switched_off(app):
     assert not any(t.name == "hazard-background" for t in threading.enumerate())
     app.config["BACKGROUND_SECONDS"] = 0
     assert background.start(app) is None
+
+
+def test_duty_report_goes_out_once_per_region_after_1530(app, receiver):
+    from datetime import UTC, datetime
+
+    from hazard_reporter.duty.services import send_due_duty_reports
+
+    url, received = receiver
+    with app.app_context():
+        office = db.session.scalar(select(Unit).where(Unit.is_union_department.is_(True)))
+        office.channels = [{"type": "webhook", "url": url, "secret": "shh"}]
+        db.session.commit()
+        before = datetime(2026, 6, 1, 7, 29, tzinfo=UTC)  # 15:29 in Asia/Shanghai
+        after = datetime(2026, 6, 1, 7, 31, tzinfo=UTC)
+        assert send_due_duty_reports(db.session, now=before) == 0
+        first = send_due_duty_reports(db.session, now=after)
+        assert first >= 1  # 四川省 and 绵阳市 both report to the province's union office
+        assert send_due_duty_reports(db.session, now=after) == 0
+    background.run_once(app)
+    duty = [r for r in received if r["event"] == "duty.report"]
+    assert len(duty) == first
+    assert all("无事报平安" in json.dumps(r["body"], ensure_ascii=False) for r in duty)

@@ -1,5 +1,6 @@
 """The embedded default's background work: one daemon thread per serving process that, every few
-seconds, sends due outbox deliveries, escalates overdue reports and makes missing photo renditions.
+seconds, sends the daily duty report once its window closes (15:30), sends due outbox deliveries,
+escalates overdue reports and makes missing photo renditions.
 
 It is started by ``wsgi.py`` (the serving entry point), never by ``create_app``, so tests and
 commands run no thread. At scale, Celery workers and beat do this work instead; several processes
@@ -27,6 +28,7 @@ def run_once(app: Flask) -> None:
     """One pass of every background job, each isolated from the others' failures."""
     from hazard_reporter.core.db import utcnow
     from hazard_reporter.deliveries.tasks import process_deliveries_task
+    from hazard_reporter.duty.services import send_due_duty_reports
     from hazard_reporter.extensions import db
     from hazard_reporter.inspection.services import escalate_overdue
     from hazard_reporter.photos.services import pending_photo_ids
@@ -34,6 +36,12 @@ def run_once(app: Flask) -> None:
     from hazard_reporter.reports.deadlines import DeadlinePolicy
 
     jobs = (
+        (
+            "duty report",
+            lambda: send_due_duty_reports(
+                db.session, now=utcnow(), tz=app.config["LOCAL_TIMEZONE"]
+            ),
+        ),
         ("deliveries", process_deliveries_task),
         (
             "escalation",

@@ -169,6 +169,14 @@ def _http_link(value: Any) -> str | None:
 def compose(kind: str, payload: Mapping[str, Any], *, tz: ZoneInfo | None = None) -> Message:
     """The Chinese-first text of a message, from its kind and payload."""
     tz = tz or ZoneInfo("Asia/Shanghai")
+    if kind == "duty.report":
+        # A ready-made report (the daily duty report): its own title and labelled lines.
+        return Message(
+            title=str(payload.get("title") or "【隐患随手拍值班日报】"),
+            lines=tuple((str(label), str(value)) for label, value in payload.get("lines") or []),
+            link=None,
+            summary_en=str(payload.get("summary_en") or "Daily duty report."),
+        )
     kind_zh, kind_en = KIND_TITLES.get(kind, ("隐患通知", "Hazard notice"))
     report_id = payload.get("report_id")
     severity = str(payload.get("severity") or "")

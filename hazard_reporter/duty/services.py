@@ -15,7 +15,8 @@ Reports without a region code belong to no region and so appear in no duty repor
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, time
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from hazard_reporter.duty.report import (
     ReportLine,
     build,
     duty_window,
+    heading,
 )
 from hazard_reporter.errors import UnknownRegion
 from hazard_reporter.regions.models import Region
@@ -130,3 +132,70 @@ def duty_reports(
         )
         for region in regions
     ]
+
+
+def message_payload(report: DutyReport) -> dict:
+    """The outbox payload of a duty report: a title and labelled lines (Chinese)."""
+    colours = report.new_by_colour
+    lines = [
+        [
+            "新增隐患",
+            f"共 {report.total_new} 起：红 {colours['red']} / 橙 {colours['orange']} / "
+            f"黄 {colours['yellow']} / 蓝 {colours['blue']}",
+        ],
+        ["超期未办", str(report.overdue)],
+    ]
+    if report.is_zero:
+        lines.insert(0, ["无事报平安", "本时段无新增隐患，无超期事项"])
+    for line in report.reds:
+        lines.append([f"红色 #{line.id}", line.description[:60]])
+    return {
+        "title": heading(report),
+        "lines": lines,
+        "region": {"code": report.region_code, "name": report.region_name},
+        "day": report.day.isoformat(),
+        "summary_en": f"Daily duty report {report.day.isoformat()} {report.region_code}: "
+        f"{report.total_new} new, {report.overdue} overdue.",
+    }
+
+
+def send_due_duty_reports(session: Session, *, now: datetime, tz: str = DUTY_TZ) -> int:
+    """Once the day's window has closed (15:30 local), send each region's duty report to its
+    union labour-protection department through the outbox, once per region and day."""
+    from sqlalchemy.exc import IntegrityError
+
+    from hazard_reporter.deliveries import services as deliveries
+    from hazard_reporter.duty.models import DutyReportRun
+    from hazard_reporter.units.models import Unit
+    from hazard_reporter.units.services import region_chain
+
+    local = now.astimezone(ZoneInfo(tz))
+    if local.time() < DUTY_CLOSE:
+        return 0
+    sent = 0
+    unions = list(session.scalars(select(Unit).where(Unit.is_union_department.is_(True))))
+    for report in duty_reports(session, day=local.date(), tz=tz):
+        chain = region_chain(session, report.region_code)
+        office = next(
+            (u for code in chain for u in unions if u.region_code == code and u.channels), None
+        )
+        if office is None:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    DutyReportRun(
+                        day=report.day,
+                        region_code=report.region_code,
+                        sent_at=now,
+                        total_new=report.total_new,
+                    )
+                )
+        except IntegrityError:
+            continue  # sent already today
+        deliveries.enqueue(
+            session, kind="duty.report", payload=message_payload(report), unit=office, now=now
+        )
+        session.commit()
+        sent += 1
+    return sent
