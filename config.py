@@ -45,6 +45,10 @@ class Config:
     LOCATION_MISMATCH_M = 500
     STALE_PHOTO_DAYS = 7
     FRAUD_BURST_PER_HOUR = 10  # reports from one account in an hour before "burst" is flagged
+    DUPLICATE_SUGGEST_RADIUS_M = 250  # the worker is asked "is this the same hazard?" within this
+    DUPLICATE_ME_TOO_RADIUS_M = 1000  # "me too" joins a report at most this far away
+    DUPLICATE_DAYS = 30
+    DUPLICATE_MIN_SIMILARITY = 0.75  # photo likeness (perceptual hash) needed for a suggestion
     NEAR_DUPLICATE_DISTANCE = 6  # perceptual-hash bits within which two photos count as the same
     LOCAL_TIMEZONE = "Asia/Shanghai"  # camera clocks without an offset are read in this zone
     ORPHAN_GRACE_SECONDS = 3600

@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from hazard_reporter.awards.routes import blp as awards
     from hazard_reporter.deliveries import models as _deliveries  # noqa: F401
     from hazard_reporter.deliveries.routes import blp as deliveries
+    from hazard_reporter.duplicates.routes import blp as duplicates
     from hazard_reporter.duty import models as _duty  # noqa: F401
     from hazard_reporter.inspection.routes import inspect, unit_desk
     from hazard_reporter.photos import models as _photos  # noqa: F401
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
         units,
         deliveries,
         awards,
+        duplicates,
     ):
         api.register_blueprint(blueprint)
 

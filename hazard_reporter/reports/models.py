@@ -83,6 +83,7 @@ class Report(db.Model):
         Index("ix_reports_region_status_id", "region_code", "status", "id"),
         Index("ix_reports_sector_id", "sector", "id"),
         Index("ix_reports_queue", "severity_rank", "urgency_due_at", "id"),
+        Index("ix_reports_nearby", "sector", "grid_cell", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -96,6 +97,7 @@ class Report(db.Model):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     location_source: Mapped[str] = mapped_column(String(8))
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    grid_cell: Mapped[int | None] = mapped_column(Integer)  # duplicates.grid.cell_of(lat, lon)
 
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

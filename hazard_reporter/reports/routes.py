@@ -11,6 +11,7 @@ from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.limits import submission_limits
 from hazard_reporter.core.tasks import current_runner, current_storage
+from hazard_reporter.duplicates.routes import suggestions_for
 from hazard_reporter.errors import AuthRequired, IdempotencyKeyInvalid
 from hazard_reporter.extensions import db
 from hazard_reporter.geo.coords import CoordSystem
@@ -91,6 +92,7 @@ def create_report(form):
         intake.report, coord_system=CoordSystem.WGS84.value, audience=Audience.REPORTER
     )
     body["followup_token"] = intake.followup_token
+    body["duplicate_candidates"] = suggestions_for(intake.report)
     headers = {"Location": f"/api/v1/reports/{intake.report.id}"}
     if intake.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -185,7 +185,23 @@ class ReportSchema(ma.Schema):
     timeline = ma.fields.List(ma.fields.Nested(TimelineEntrySchema))
 
 
+class DuplicateSuggestionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    distance_m = ma.fields.Float()
+    similarity = ma.fields.Float(allow_none=True)
+    sector = ma.fields.String()
+    severity = ma.fields.String()
+    status = ma.fields.String()
+    submitted_at = ma.fields.DateTime()
+    independent_reports = ma.fields.Integer()
+    thumbnail_url = ma.fields.String(allow_none=True)
+
+
 class ReportCreatedSchema(ReportSchema):
+    duplicate_candidates = ma.fields.List(
+        ma.fields.Nested(DuplicateSuggestionSchema),
+        metadata={"description": "Nearby reports whose photos look alike: ask 'the same hazard?'"},
+    )
     followup_token = ma.fields.String(
         allow_none=True,
         metadata={"description": "Shown once: keep it to follow the report anonymously"},

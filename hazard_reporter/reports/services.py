@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from hazard_reporter.accounts.models import User
 from hazard_reporter.accounts.principal import Principal
 from hazard_reporter.core.storage import Storage
+from hazard_reporter.duplicates.grid import cell_of
 from hazard_reporter.errors import (
     FollowupTokenInvalid,
     IdempotencyKeyReused,
@@ -246,6 +247,7 @@ def submit_report(
         status=Status.SUBMITTED.value,
         lat=where.lat,
         lon=where.lon,
+        grid_cell=cell_of(where.lat, where.lon) if where.lat is not None else None,
         accuracy_m=where.accuracy_m,
         location_source=where.source.value,
         region_code=region_code,
