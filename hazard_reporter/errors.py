@@ -299,6 +299,24 @@ class IllegalTransition(HazardError):
     }
 
 
+class ReportChanged(HazardError):
+    status = 409
+    code = "report_changed"
+    messages = {
+        "zh": "该报告刚被他人处理，状态已变化，请刷新后再操作。",
+        "en": "Someone else just acted on this report; reload it and try again.",
+    }
+
+
+class UnitSlugTaken(HazardError):
+    status = 409
+    code = "unit_slug_taken"
+    messages = {
+        "zh": "已有标识为“{slug}”的责任单位。",
+        "en": "A unit with the slug '{slug}' exists already.",
+    }
+
+
 class NoUnitForReport(HazardError):
     status = 422
     code = "no_unit"

@@ -44,7 +44,7 @@ class UserSchema(ma.Schema):
     active = ma.fields.Boolean()
     regions = ma.fields.List(ma.fields.String(), attribute="region_codes")
     sectors = ma.fields.List(ma.fields.String())
-    unit_id = ma.fields.Integer(allow_none=True)
+    unit_id = ma.fields.Integer(allow_none=True, validate=validate.Range(1, 2**31 - 1))
     created_at = ma.fields.DateTime()
 
 
@@ -70,7 +70,7 @@ class UserCreateSchema(ma.Schema):
     name = ma.fields.String(validate=validate.Length(max=100))
     regions = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$")))
     sectors = ma.fields.List(ma.fields.String(validate=validate.OneOf(SECTORS)))
-    unit_id = ma.fields.Integer(allow_none=True)
+    unit_id = ma.fields.Integer(allow_none=True, validate=validate.Range(1, 2**31 - 1))
 
 
 class UserUpdateSchema(ma.Schema):
@@ -79,10 +79,13 @@ class UserUpdateSchema(ma.Schema):
     active = ma.fields.Boolean()
     regions = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$")))
     sectors = ma.fields.List(ma.fields.String(validate=validate.OneOf(SECTORS)))
-    unit_id = ma.fields.Integer(allow_none=True)
+    unit_id = ma.fields.Integer(allow_none=True, validate=validate.Range(1, 2**31 - 1))
 
 
 class UserListQuerySchema(ma.Schema):
     role = ma.fields.String(validate=validate.OneOf(ROLES))
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    after = ma.fields.Integer(metadata={"description": "Continue after this user id"})
+    after = ma.fields.Integer(
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "Continue after this user id"},
+    )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hazard_reporter.accounts.models import Role
 from hazard_reporter.awards import exports, services
-from hazard_reporter.awards.models import Campaign, Commendation, Level
+from hazard_reporter.awards.models import Campaign, Level
 from hazard_reporter.awards.schemas import (
     AwardListSchema,
     AwardQuerySchema,
@@ -125,7 +125,7 @@ def certificates(query):
 @requires(Role.INSPECTOR, *COMMITTEE)
 def list_commendations():
     """Commendations, newest first."""
-    return list(db.session.scalars(select(Commendation).order_by(Commendation.id.desc())))
+    return services.visible_commendations(db.session, current_principal())
 
 
 @blp.route("/commendations", methods=["POST"])

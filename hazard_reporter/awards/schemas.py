@@ -16,7 +16,7 @@ class AwardQuerySchema(ma.Schema):
     end = ma.fields.Date(metadata={"description": "custom: last day (inclusive)"})
     region = ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$"))
     sector = ma.fields.String(validate=validate.OneOf([s.value for s in Sector]))
-    campaign = ma.fields.Integer()
+    campaign = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
 
 
 class AwardRowSchema(ma.Schema):
@@ -36,13 +36,15 @@ class AwardListSchema(ma.Schema):
 
 
 class CommendationInSchema(ma.Schema):
-    reporter_id = ma.fields.Integer(required=True)
+    reporter_id = ma.fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
     report_ids = ma.fields.List(
-        ma.fields.Integer(), required=True, validate=validate.Length(1, 100)
+        ma.fields.Integer(validate=validate.Range(1, 2**31 - 1)),
+        required=True,
+        validate=validate.Length(1, 100),
     )
     level = ma.fields.String(required=True, validate=validate.OneOf([lv.value for lv in Level]))
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    campaign_id = ma.fields.Integer(allow_none=True)
+    campaign_id = ma.fields.Integer(allow_none=True, validate=validate.Range(1, 2**31 - 1))
 
 
 class CommendationSchema(CommendationInSchema):

@@ -18,6 +18,7 @@ from hazard_reporter.awards.points import Cluster, ClusterMember, Standing, rank
 from hazard_reporter.errors import NotFound, ValidationFailed
 from hazard_reporter.regions import services as regions
 from hazard_reporter.regions.models import Region
+from hazard_reporter.reports import access
 from hazard_reporter.reports.models import Event, Report, Status
 
 
@@ -173,12 +174,15 @@ def propose(
 ) -> Commendation:
     """Propose (inspector) or grant at once (committee, admin) a commendation; each report
     behind it records the step in its timeline."""
-    if session.get(User, reporter_id) is None:
-        raise NotFound(field="reporter_id", what="该职工", what_en="reporter")
     behind = list(session.scalars(select(Report).where(Report.id.in_(report_ids))))
-    if len(behind) != len(set(report_ids)) or not behind:
-        raise ValidationFailed(field="report_ids", detail="报告不存在 / unknown report")
-    if any(r.reporter_id != reporter_id or r.status != Status.VERIFIED.value for r in behind):
+    # One answer for a wrong reporter, an unknown report and a report outside the inspector's
+    # scope, so a proposal cannot be used to find out who reported what.
+    if (
+        len(behind) != len(set(report_ids))
+        or not behind
+        or any(not access.can_read(session, actor, r) for r in behind)
+        or any(r.reporter_id != reporter_id or r.status != Status.VERIFIED.value for r in behind)
+    ):
         raise ValidationFailed(
             field="report_ids",
             detail="只能依据该职工已验收的报告 / the reporter's verified reports",
@@ -248,3 +252,17 @@ def clear_flags(session: Session, report: Report, *, reason: str, actor: Princip
     )
     session.commit()
     return report
+
+
+def visible_commendations(session: Session, actor: Principal) -> list[Commendation]:
+    """Commendations, newest first; an inspector sees only those behind reports in scope."""
+    commendations = list(session.scalars(select(Commendation).order_by(Commendation.id.desc())))
+    if actor.role is None or actor.role.value != "inspector":
+        return commendations
+    ids = {i for c in commendations for i in c.report_ids}
+    visible = set(
+        session.scalars(
+            select(Report.id).where(Report.id.in_(ids), access.visible_clause(session, actor))
+        )
+    )
+    return [c for c in commendations if set(c.report_ids) <= visible]

@@ -23,5 +23,7 @@ class DuplicateQuerySchema(ma.Schema):
 
 class MeTooSchema(ma.Schema):
     into_id = ma.fields.Integer(
-        required=True, metadata={"description": "The existing report this one is the same as"}
+        required=True,
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "The existing report this one is the same as"},
     )

@@ -10,7 +10,7 @@ from hazard_reporter.core.api import HazardBlueprint
 from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.tasks import current_runner, current_storage
-from hazard_reporter.errors import UnitLinkInvalid
+from hazard_reporter.errors import IllegalTransition, UnitLinkInvalid
 from hazard_reporter.extensions import db
 from hazard_reporter.inspection import services
 from hazard_reporter.inspection.schemas import (
@@ -30,8 +30,9 @@ from hazard_reporter.photos.tasks import make_derivatives_task
 from hazard_reporter.reports import services as reports
 from hazard_reporter.reports.access import Audience, audience_of
 from hazard_reporter.reports.deadlines import DeadlinePolicy
-from hazard_reporter.reports.models import Report
+from hazard_reporter.reports.models import Report, Status
 from hazard_reporter.reports.schemas import ReportSchema, present_report
+from hazard_reporter.reports.workflow import WITH_UNIT
 
 inspect = HazardBlueprint(
     "inspection", __name__, url_prefix="/api/v1", description="检查员 Inspector actions"
@@ -41,6 +42,8 @@ unit_desk = HazardBlueprint(
 )
 
 MAX_ID = 2**31 - 1
+# The unit may still look at and act on a report it rectified, until the inspector verifies it.
+UNIT_HOLDS = WITH_UNIT | {Status.RECTIFIED}
 REPORT = f"/reports/<int(max={MAX_ID}):report_id>"
 INSPECTORS = (Role.INSPECTOR, Role.ADMIN)
 
@@ -72,8 +75,9 @@ def _report_for_link(token: str) -> tuple[Report, int]:
     except (BadSignature, KeyError, TypeError, ValueError):
         raise UnitLinkInvalid() from None
     report = db.session.get(Report, report_id)
-    # A link stops working once the report is re-routed to another unit.
-    if report is None or report.unit_id != unit_id:
+    # A link works only while this unit holds the report: not after re-routing, merging,
+    # rejection or verification.
+    if report is None or report.unit_id != unit_id or Status(report.status) not in UNIT_HOLDS:
         raise UnitLinkInvalid()
     return report, unit_id
 
@@ -177,6 +181,8 @@ def retriage(body, report_id):
         actor=current_principal(),
         now=utcnow(),
         policy=policy(),
+        rules=triage_rules(),
+        local_timezone=current_app.config["LOCAL_TIMEZONE"],
     )
     return _inspector_view(report)
 
@@ -287,6 +293,10 @@ def inspector_queue(query):
 def _unit_staff_report(report_id: int) -> tuple[Report, int]:
     principal = current_principal()
     report = reports.get_report(db.session, report_id, actor=principal)
+    if Status(report.status) not in UNIT_HOLDS:
+        raise IllegalTransition(
+            current=report.status, target="unit action", allowed="none for the unit now"
+        )
     return report, principal.user.unit_id
 
 

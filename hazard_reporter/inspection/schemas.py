@@ -24,7 +24,8 @@ class SeveritySchema(ma.Schema):
 
 class ForwardSchema(ma.Schema):
     unit_id = ma.fields.Integer(
-        metadata={"description": "Omit to route by sector and region (up the hierarchy)"}
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "Omit to route by sector and region (up the hierarchy)"},
     )
 
 
@@ -37,7 +38,7 @@ class NoteSchema(ma.Schema):
 
 
 class MergeSchema(ma.Schema):
-    into_id = ma.fields.Integer(required=True)
+    into_id = ma.fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
 
 
 class OutcomeSchema(ma.Schema):
@@ -61,7 +62,7 @@ class QueueQuerySchema(ma.Schema):
     sector = ma.fields.String(validate=validate.OneOf([s.value for s in Sector]))
     region = ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$"))
     overdue = ma.fields.Boolean()
-    unit_id = ma.fields.Integer()
+    unit_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
     cursor = ma.fields.String(validate=validate.Length(max=300))
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(1, 100))
     coord_system = ma.fields.String(

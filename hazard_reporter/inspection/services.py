@@ -11,14 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from hazard_reporter.accounts.principal import Principal
 from hazard_reporter.core.storage import Storage
 from hazard_reporter.deliveries import services as deliveries
-from hazard_reporter.errors import NotFound, NoUnitForReport, ValidationFailed
+from hazard_reporter.errors import (
+    IllegalTransition,
+    NotFound,
+    NoUnitForReport,
+    ReportChanged,
+    ValidationFailed,
+)
 from hazard_reporter.photos.services import (
     IncomingPhoto,
     build_photo,
@@ -35,7 +41,7 @@ from hazard_reporter.reports.deadlines import (
     urgency_due,
 )
 from hazard_reporter.reports.models import Escalation, Event, Report, Severity, Status
-from hazard_reporter.reports.workflow import OPEN, check_transition
+from hazard_reporter.reports.workflow import OPEN, WITH_UNIT, check_transition
 from hazard_reporter.sectors.models import Sector
 from hazard_reporter.triage.engine import Assessment, Facts, Rules, assess
 from hazard_reporter.units import services as units
@@ -77,8 +83,22 @@ def transition(
     reason: str | None = None,
     data: dict | None = None,
 ) -> Event:
-    """Move a report to ``target`` (409 naming the allowed moves if illegal) and record it."""
+    """Move a report to ``target`` (409 naming the allowed moves if illegal) and record it.
+
+    The move is claimed with a conditional UPDATE on the status read, so of two requests racing
+    (a double tap, two staff) only one moves the report; the other answers 409."""
     check_transition(report.status, target)
+    session = object_session(report)
+    if session is not None and report.id is not None:
+        claimed = session.execute(
+            update(Report)
+            .where(Report.id == report.id, Report.status == report.status)
+            .values(status=target.value)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            session.rollback()
+            raise ReportChanged()
     event = Event(
         at=now,
         actor=actor,
@@ -180,9 +200,19 @@ def override_severity(
 ) -> Report:
     """Set the colour by hand, with a reason; the computed colour is kept beside it."""
     _override(report, severity, reason, actor=actor, now=now)
+    _restart_deadlines_for_colour(report, policy=policy)
     refresh_urgency(report, policy=policy, now=now)
     session.commit()
     return report
+
+
+def _restart_deadlines_for_colour(report: Report, *, policy: DeadlinePolicy) -> None:
+    """A new colour while the unit holds the report: its deadlines follow the new colour,
+    counted from the forwarding."""
+    if Status(report.status) in WITH_UNIT and report.forwarded_at is not None:
+        deadlines = due_times(report.severity, report.forwarded_at, policy)
+        report.acknowledge_due_at = deadlines.acknowledge_due
+        report.rectify_due_at = deadlines.rectify_due
 
 
 # --- forwarding to the unit ------------------------------------------------------------------
@@ -230,7 +260,14 @@ def forward(
         if choice is None:
             raise NoUnitForReport(field="unit_id")
         unit, how = units.get_unit(session, choice.unit_id), choice.reason
-    rerouted_from = report.unit_id if report.status == Status.FORWARDED.value else None
+    holds = Status(report.status) in WITH_UNIT
+    if holds and unit.id == report.unit_id:
+        raise IllegalTransition(
+            current=report.status,
+            target=f"forwarded to unit {unit.id} again",
+            allowed="forward to another unit (re-route)",
+        )
+    rerouted_from = report.unit_id if holds else None
     deadlines = due_times(report.severity, now, policy)
     report.unit_id = unit.id
     report.forwarded_at = now
@@ -263,17 +300,41 @@ def reject(session, report, *, reason: str, actor: Principal, now, policy) -> Re
     """Close a report that is not a hazard (with the reason the reporter will see)."""
     _require_reason(reason)
     transition(report, Status.REJECTED, actor=actor.actor, now=now, policy=policy, reason=reason)
+    report.unit_id = None  # the unit no longer holds it: its link and staff stop working
     session.commit()
     return report
 
 
-def reopen_triage(session, report, *, reason: str, actor: Principal, now, policy) -> Report:
-    """Bring a rejected or merged report back to triage."""
+def reopen_triage(
+    session,
+    report,
+    *,
+    reason: str,
+    actor: Principal,
+    now,
+    policy,
+    rules=None,
+    local_timezone: str = "Asia/Shanghai",
+) -> Report:
+    """Bring a rejected or merged report back to triage; an unmerged report's former cluster is
+    assessed again without it."""
     _require_reason(reason)
     if report.status == Status.DUPLICATE.value and report.duplicate_of_id:
         target = session.get(Report, report.duplicate_of_id)
         if target is not None:
             target.independent_reports = max(1, (target.independent_reports or 1) - 1)
+            if rules is not None:
+                assessment = assessment_for(target, rules, local_timezone=local_timezone, now=now)
+                apply_assessment(target, assessment)
+                _restart_deadlines_for_colour(target, policy=policy)
+            refresh_urgency(target, policy=policy, now=now)
+            note(
+                target,
+                "unmerged",
+                actor=actor.actor,
+                now=now,
+                data={"report_id": report.id, "independent_reports": target.independent_reports},
+            )
         report.duplicate_of_id = None
     transition(report, Status.TRIAGED, actor=actor.actor, now=now, policy=policy, reason=reason)
     session.commit()
@@ -304,8 +365,16 @@ def merge(
         data={"into_id": into.id},
     )
     report.duplicate_of_id = into.id
-    into.independent_reports = (into.independent_reports or 1) + 1
+    report.unit_id = None
+    # Reports already merged into this one follow it, so a cluster always has one head (and its
+    # first reporter keeps the credit).
+    followers = list(session.scalars(select(Report).where(Report.duplicate_of_id == report.id)))
+    for follower in followers:
+        follower.duplicate_of_id = into.id
+    into.independent_reports = (into.independent_reports or 1) + (report.independent_reports or 1)
+    report.independent_reports = 1
     apply_assessment(into, assessment_for(into, rules, local_timezone=local_timezone, now=now))
+    _restart_deadlines_for_colour(into, policy=policy)
     refresh_urgency(into, policy=policy, now=now)
     note(
         into,
@@ -563,13 +632,31 @@ def escalate_overdue(
 ) -> int:
     """Escalate every report past a deadline to its parent region, once per deadline however
     often this runs (an Escalation row per report, deadline and due time is the guard)."""
+
+    def not_escalated(deadline: str, due_column):
+        return ~exists().where(
+            Escalation.report_id == Report.id,
+            Escalation.deadline == deadline,
+            Escalation.due_at == due_column,
+        )
+
+    # Reports already escalated for their current deadlines drop out of the query, so a backlog
+    # of them can never hide newer overdue reports behind the limit.
     candidates = session.scalars(
         select(Report)
         .where(
-            Report.status.in_(
-                [Status.FORWARDED.value, Status.ACKNOWLEDGED.value, Status.RECTIFYING.value]
-            ),
-            or_(Report.acknowledge_due_at < now, Report.rectify_due_at < now),
+            or_(
+                and_(
+                    Report.status == Status.FORWARDED.value,
+                    Report.acknowledge_due_at < now,
+                    not_escalated("acknowledge", Report.acknowledge_due_at),
+                ),
+                and_(
+                    Report.status.in_([s.value for s in WITH_UNIT]),
+                    Report.rectify_due_at < now,
+                    not_escalated("rectify", Report.rectify_due_at),
+                ),
+            )
         )
         .order_by(Report.id)
         .limit(limit)
@@ -610,6 +697,8 @@ def _decode_cursor(cursor: str) -> tuple[int, datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         rank, due, report_id = json.loads(raw)
+        if not (0 <= int(rank) <= 3 and 0 < int(report_id) < 2**63):
+            raise ValueError
         return int(rank), datetime.fromisoformat(due), int(report_id)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed(field="cursor", detail="无效的分页游标 / invalid cursor") from None

@@ -314,7 +314,11 @@ def present_report(
         }
         out["duplicate_of_id"] = report.duplicate_of_id
         out["independent_reports"] = report.independent_reports
-    if audience is not Audience.UNIT:
+    if audience is Audience.UNIT:
+        # Flags and the camera's clock describe the reporter's behaviour, not the hazard.
+        out.pop("flags")
+        out.pop("captured_at")
+    else:
         out["anonymous"] = report.anonymous
     if audience is Audience.INSPECTOR:
         out["reporter"] = {

@@ -467,7 +467,10 @@ def decode_cursor(cursor: str) -> int:
         prefix, value = raw.split(":", 1)
         if prefix != "r":
             raise ValueError
-        return int(value)
+        number = int(value)
+        if not 0 < number < 2**63:  # beyond any id, and beyond what the database can compare
+            raise ValueError
+        return number
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed(field="cursor", detail="无效的分页游标 / invalid cursor") from None
 

@@ -43,7 +43,7 @@ class RuleSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     region_code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
     sector = ma.fields.String(allow_none=True, validate=validate.OneOf(SECTORS))
-    unit_id = ma.fields.Integer(required=True)
+    unit_id = ma.fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
 
 
 class ImportResultSchema(ma.Schema):

@@ -9,7 +9,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hazard_reporter.errors import NotFound, UnknownRegion, ValidationFailed
+from hazard_reporter.errors import NotFound, UnitSlugTaken, UnknownRegion, ValidationFailed
 from hazard_reporter.regions.models import Region
 from hazard_reporter.reports.models import RoutingRule
 from hazard_reporter.sectors.models import Sector
@@ -63,6 +63,10 @@ def _check_unit_fields(session: Session, data: dict) -> None:
 def save_unit(session: Session, unit: Unit | None, data: dict) -> Unit:
     """Create (``unit`` None) or update a unit from checked fields."""
     _check_unit_fields(session, data)
+    if "slug" in data:
+        holder = session.scalar(select(Unit).where(Unit.slug == data["slug"]))
+        if holder is not None and holder is not unit:
+            raise UnitSlugTaken(field="slug", slug=data["slug"])
     unit = unit or Unit(channels=[], sectors=[])
     for key in (
         "slug",

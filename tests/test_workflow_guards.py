@@ -1,0 +1,175 @@
+"""Guards found by review: stale unit links, races, escalation backlogs, merge chains, huge ids."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from hazard_reporter.deliveries.models import Delivery
+from hazard_reporter.extensions import db
+from hazard_reporter.inspection.services import escalate_overdue
+from hazard_reporter.reports.deadlines import DeadlinePolicy
+from hazard_reporter.reports.models import Report
+from tests.conftest import make_user
+from tests.fixtures import make_jpeg
+from tests.test_reports_api import post_report
+
+
+@pytest.fixture
+def inspector(app):
+    return make_user(app, "inspector", regions=["510000"])["headers"]
+
+
+def new_report(client, headers=None, description="脚手架缺少防护栏"):
+    return post_report(
+        client,
+        headers=headers,
+        region_code="510703",
+        photos=[make_jpeg()],
+        sector="construction",
+        description=description,
+    ).json
+
+
+def forwarded(app, client, inspector, **kwargs) -> tuple[int, str]:
+    rid = new_report(client, **kwargs)["id"]
+    client.post(f"/api/v1/reports/{rid}/triage", json={}, headers=inspector)
+    client.post(f"/api/v1/reports/{rid}/forward", json={}, headers=inspector)
+    with app.app_context():
+        delivery = db.session.scalar(
+            select(Delivery).where(Delivery.report_id == rid).order_by(Delivery.id.desc())
+        )
+        return rid, urlsplit(delivery.payload["unit_link"]).path
+
+
+def test_unit_link_stops_once_the_report_is_merged_or_rejected(app, client, inspector):
+    merged, merged_link = forwarded(app, client, inspector)
+    head = new_report(client)["id"]
+    client.post(f"/api/v1/reports/{merged}/merge", json={"into_id": head}, headers=inspector)
+    assert client.get(merged_link).status_code == 404
+    assert client.post(f"{merged_link}/decline", json={"reason": "x"}).status_code == 404
+    rejected, rejected_link = forwarded(app, client, inspector)
+    client.post(
+        f"/api/v1/reports/{rejected}/reject", json={"reason": "不是隐患"}, headers=inspector
+    )
+    assert client.post(f"{rejected_link}/decline", json={"reason": "x"}).status_code == 404
+
+
+def test_two_acknowledgements_at_once_move_the_report_once(app, client, inspector, live_server):
+    rid, link = forwarded(app, client, inspector)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: requests.post(
+                    f"{live_server}{link}/acknowledge", json={}, timeout=30
+                ).status_code,
+                range(8),
+            )
+        )
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 409}
+    timeline = client.get(f"/api/v1/reports/{rid}", headers=inspector).json["timeline"]
+    assert [e["to_status"] for e in timeline].count("acknowledged") == 1
+
+
+def test_escalation_is_not_starved_by_reports_escalated_before(app, client, inspector):
+    ids = [forwarded(app, client, inspector)[0] for _ in range(3)]
+    with app.app_context():
+        late = db.session.get(Report, ids[-1]).forwarded_at + timedelta(hours=80)
+        runs = [
+            escalate_overdue(db.session, now=late, policy=DeadlinePolicy(), limit=2)
+            for _ in range(4)
+        ]
+    # Orange: 4 h to acknowledge, 72 h to rectify; at 80 h three reports miss both, once each.
+    assert sum(runs) == 6 and runs[-1] == 0
+
+
+def test_a_chain_of_merges_keeps_one_head_and_the_first_reporters_credit(app, client, inspector):
+    workers = [make_user(app, "worker") for _ in range(3)]
+    a, b, c = (new_report(client, headers=w["headers"])["id"] for w in workers)
+    client.post(f"/api/v1/reports/{a}/merge", json={"into_id": b}, headers=inspector)
+    client.post(f"/api/v1/reports/{b}/merge", json={"into_id": c}, headers=inspector)
+    with app.app_context():
+        assert db.session.get(Report, a).duplicate_of_id == c
+        assert db.session.get(Report, c).independent_reports == 3
+
+
+def test_a_new_colour_moves_the_deadlines_of_a_forwarded_report(app, client, inspector):
+    rid, _ = forwarded(app, client, inspector, description="仓库门口有些杂物")
+    before = client.get(f"/api/v1/reports/{rid}", headers=inspector).json["deadlines"]
+    client.post(
+        f"/api/v1/reports/{rid}/severity",
+        headers=inspector,
+        json={"severity": "red", "reason": "复核为重大隐患"},
+    )
+    after = client.get(f"/api/v1/reports/{rid}", headers=inspector).json["deadlines"]
+    assert after["acknowledge_due_at"] < before["acknowledge_due_at"]
+
+
+def test_unmerging_assesses_the_cluster_again(client, inspector):
+    head = new_report(client, description="仓库门口有些杂物")["id"]
+    others = [new_report(client, description="仓库门口有些杂物")["id"] for _ in range(3)]
+    for other in others:
+        client.post(f"/api/v1/reports/{other}/merge", json={"into_id": head}, headers=inspector)
+    raised = client.get(f"/api/v1/reports/{head}", headers=inspector).json["severity"]
+    for other in others:
+        client.post(
+            f"/api/v1/reports/{other}/retriage", json={"reason": "不是同一处"}, headers=inspector
+        )
+    back = client.get(f"/api/v1/reports/{head}", headers=inspector).json
+    assert back["independent_reports"] == 1 and back["severity"] != raised
+
+
+def test_forwarding_twice_to_the_same_unit_is_refused(app, client, inspector):
+    rid, _ = forwarded(app, client, inspector)
+    again = client.post(f"/api/v1/reports/{rid}/forward", json={}, headers=inspector)
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("get", "/api/v1/inspect/queue?unit_id=1180591620717411303424", None),
+        ("get", "/api/v1/awards?campaign=1180591620717411303424", None),
+        ("get", "/api/v1/users?after=1180591620717411303424", None),
+        (
+            "post",
+            "/api/v1/routing-rules",
+            {"region_code": "510703", "sector": None, "unit_id": 2**70},
+        ),
+        (
+            "post",
+            "/api/v1/commendations",
+            {"reporter_id": 2**70, "report_ids": [2**70], "level": "special", "reason": "x"},
+        ),
+    ],
+)
+def test_huge_ids_are_a_4xx_not_a_500(client, admin, method, url, body):
+    response = getattr(client, method)(url, json=body, headers=admin)
+    assert 400 <= response.status_code < 500, response.json
+
+
+def test_a_second_unit_with_the_same_slug_is_409(client, admin):
+    body = {"slug": "my-zjj", "name_zh": "重复", "region_code": "510700"}
+    response = client.post("/api/v1/units", json=body, headers=admin)
+    assert response.status_code == 409 and response.json["error"]["field"] == "slug"
+
+
+def test_an_inspector_out_of_scope_cannot_probe_reporters_through_commendations(app, client):
+    worker = make_user(app, "worker")
+    rid = new_report(client, headers=worker["headers"])["id"]
+    elsewhere = make_user(app, "inspector", regions=["510704"])["headers"]
+    attempts = [
+        client.post(
+            "/api/v1/commendations",
+            headers=elsewhere,
+            json={"reporter_id": reporter, "report_ids": [rid], "level": "special", "reason": "x"},
+        )
+        for reporter in (worker["id"], worker["id"] + 1)
+    ]
+    assert attempts[0].status_code == attempts[1].status_code == 422
+    assert attempts[0].json == attempts[1].json
