@@ -70,6 +70,9 @@ def register_blueprints(app: Flask) -> None:
     from hazard_reporter.duplicates.routes import blp as duplicates
     from hazard_reporter.duty import models as _duty  # noqa: F401
     from hazard_reporter.inspection.routes import inspect, unit_desk
+    from hazard_reporter.integrations.routes import blp as integrations
+    from hazard_reporter.maps.routes import blp as maps
+    from hazard_reporter.open311.routes import open311
     from hazard_reporter.photos import models as _photos  # noqa: F401
     from hazard_reporter.photos.routes import blp as photos
     from hazard_reporter.regions.routes import blp as regions
@@ -90,8 +93,11 @@ def register_blueprints(app: Flask) -> None:
         deliveries,
         awards,
         duplicates,
+        maps,
+        integrations,
     ):
         api.register_blueprint(blueprint)
+    app.register_blueprint(open311)  # Open311 has its own formats: a plain Flask blueprint
 
     @app.get("/")
     def index():

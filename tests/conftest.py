@@ -6,9 +6,11 @@ otherwise photos go to a temporary directory, as in the embedded default.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from werkzeug.serving import make_server
@@ -161,3 +163,26 @@ requires_cjk_font = pytest.mark.skipif(
     _FONT_PROBLEM is not None,
     reason=f"no CJK font for PDFs ({_FONT_PROBLEM}); apt-get install -y fonts-wqy-microhei",
 )
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 that records what it is sent."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"event": self.headers["X-Hazard-Event"], "body": json.loads(body)})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    server.server_close()

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from sqlalchemy import select
 
 from hazard_reporter.core import background
@@ -16,29 +14,6 @@ from hazard_reporter.units.models import Unit
 from tests.conftest import make_user
 from tests.fixtures import make_jpeg
 from tests.test_reports_api import post_report
-
-
-@pytest.fixture
-def receiver():
-    """A webhook receiver on 127.0.0.1 that records what it is sent."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append({"event": self.headers["X-Hazard-Event"], "body": json.loads(body)})
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
-    server.server_close()
 
 
 def test_one_pass_sends_the_red_alert_and_the_forwarded_report(app, client, receiver):

@@ -16,6 +16,7 @@ from hazard_reporter.awards.exports import AwardRow
 from hazard_reporter.awards.models import Campaign, Commendation, Level
 from hazard_reporter.awards.points import Cluster, ClusterMember, Standing, rank
 from hazard_reporter.errors import NotFound, ValidationFailed
+from hazard_reporter.integrations import services as integrations
 from hazard_reporter.regions import services as regions
 from hazard_reporter.regions.models import Region
 from hazard_reporter.reports import access
@@ -212,6 +213,8 @@ def propose(
                 data={"commendation_id": commendation.id, "level": commendation.level},
             )
         )
+    if grants:
+        _announce_granted(session, commendation, now)
     session.commit()
     return commendation
 
@@ -233,6 +236,7 @@ def grant(session: Session, commendation_id: int, *, actor: Principal, now: date
                     data={"commendation_id": commendation.id, "level": commendation.level},
                 )
             )
+        _announce_granted(session, commendation, now)
         session.commit()
     return commendation
 
@@ -266,3 +270,17 @@ def visible_commendations(session: Session, actor: Principal) -> list[Commendati
         )
     )
     return [c for c in commendations if set(c.report_ids) <= visible]
+
+
+def _announce_granted(session: Session, commendation: Commendation, now: datetime) -> None:
+    """Tell integrators; the reporter is not named (the reports are)."""
+    integrations.emit(
+        session,
+        "commendation.granted",
+        {
+            "commendation_id": commendation.id,
+            "level": commendation.level,
+            "report_ids": list(commendation.report_ids),
+        },
+        now=now,
+    )

@@ -25,6 +25,7 @@ from hazard_reporter.errors import (
     ReportChanged,
     ValidationFailed,
 )
+from hazard_reporter.integrations import services as integrations
 from hazard_reporter.photos.services import (
     IncomingPhoto,
     build_photo,
@@ -107,9 +108,22 @@ def transition(
         to_status=target.value,
         data={**(data or {}), **({"reason": reason} if reason else {})},
     )
+    previous = report.status
     report.status = target.value
     report.events.append(event)
     refresh_urgency(report, policy=policy, now=now)
+    if session is not None and report.id is not None:
+        integrations.emit(
+            session,
+            "report.status_changed",
+            {
+                **integrations.report_facts(report),
+                "from_status": previous,
+                "to_status": target.value,
+            },
+            now=now,
+            report_id=report.id,
+        )
     return event
 
 
@@ -623,6 +637,14 @@ def _escalate(session: Session, report: Report, deadline: str, due_at: datetime,
         now=now,
         payload=payload,
     )
+    integrations.emit(
+        session,
+        "report.escalated",
+        {**integrations.report_facts(report), "deadline": deadline, "due_at": due_at.isoformat()},
+        now=now,
+        report_id=report.id,
+    )
+
     session.commit()
     return True
 

@@ -30,6 +30,7 @@ from hazard_reporter.errors import (
 )
 from hazard_reporter.geo.coords import CoordSystem, to_wgs84
 from hazard_reporter.inspection import services as inspection
+from hazard_reporter.integrations import services as integrations
 from hazard_reporter.photos.models import Photo
 from hazard_reporter.photos.services import (
     CheckedPhoto,
@@ -284,6 +285,14 @@ def submit_report(
     inspection.refresh_urgency(report, policy=policy.deadlines, now=now)
     session.add(report)
     try:
+        session.flush()  # the report's id, for the outbox rows written with it
+        integrations.emit(
+            session,
+            "report.created",
+            integrations.report_facts(report),
+            now=now,
+            report_id=report.id,
+        )
         if report.severity == Severity.RED.value:
             # In the same transaction as the report: the alert cannot be lost once the 201 is
             # sent (flushing first gives the report its id for the alert).
