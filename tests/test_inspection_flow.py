@@ -320,3 +320,26 @@ def test_deadline_columns_are_utc_aware(app, client, inspector):
     with app.app_context():
         report = db.session.get(Report, rid)
         assert report.acknowledge_due_at > utcnow() - timedelta(minutes=1)
+
+
+def test_an_admins_rules_file_is_what_intake_uses(tmp_path):
+    from pathlib import Path
+
+    import hazard_reporter.triage as triage_package
+    from tests.conftest import build_app
+
+    shipped = Path(triage_package.__file__).parent / "rules.toml"
+    # Every "other" report starts red under this admin's rules.
+    text = shipped.read_text(encoding="utf-8")
+    custom = tmp_path / "rules.toml"
+    custom.write_text(text.replace('base = "blue"', 'base = "red"', 1), encoding="utf-8")
+    assert custom.read_text(encoding="utf-8") != text, "the base level line was not found"
+    app = build_app(tmp_path, TRIAGE_RULES_FILE=str(custom))
+    body = post_report(
+        app.test_client(),
+        region_code="510703",
+        photos=[make_jpeg()],
+        sector="other",
+        description="门口有些杂物",
+    ).json
+    assert body["severity"] == "red"

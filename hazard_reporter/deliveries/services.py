@@ -7,8 +7,6 @@ pending, and it is sent again; receivers dedupe on the idempotency id sent with 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import random
 import time
@@ -23,9 +21,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from hazard_reporter.accounts.models import Role
 from hazard_reporter.accounts.principal import Principal
+from hazard_reporter.core.pagination import decode_id_cursor, encode_id_cursor
 from hazard_reporter.deliveries.channels import DeliveryFailed, Outgoing, build_senders
 from hazard_reporter.deliveries.models import Channel, Delivery, DeliveryStatus
-from hazard_reporter.errors import DeliveryNotDead, NotFound, ValidationFailed
+from hazard_reporter.errors import DeliveryNotDead, NotFound
 from hazard_reporter.reports import access
 from hazard_reporter.reports.models import Report
 from hazard_reporter.units.models import Unit
@@ -343,22 +342,12 @@ class DeliveryFilters:
 
 def encode_cursor(delivery_id: int) -> str:
     """An opaque cursor that resumes a listing after ``delivery_id``."""
-    return base64.urlsafe_b64encode(f"d:{delivery_id}".encode()).rstrip(b"=").decode()
+    return encode_id_cursor("d", delivery_id)
 
 
 def decode_cursor(cursor: str) -> int:
     """The delivery id inside a cursor; ValidationFailed when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, value = raw.split(":", 1)
-        if prefix != "d":
-            raise ValueError
-        number = int(value)
-        if not 0 < number < 2**63:  # beyond any id, and beyond what the database can compare
-            raise ValueError
-        return number
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed(field="cursor", detail="无效的分页游标 / invalid cursor") from None
+    return decode_id_cursor("d", cursor)
 
 
 def list_deliveries(

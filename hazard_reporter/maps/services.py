@@ -9,12 +9,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hazard_reporter.accounts.principal import Principal
-from hazard_reporter.errors import UnknownRegion
 from hazard_reporter.geo.coords import CoordSystem, from_wgs84
-from hazard_reporter.regions import services as regions
 from hazard_reporter.reports import access
 from hazard_reporter.reports.models import Report
-from hazard_reporter.reports.services import ReportFilters, decode_cursor, encode_cursor
+from hazard_reporter.reports.services import (
+    ReportFilters,
+    apply_filters,
+    decode_cursor,
+    encode_cursor,
+)
 
 # GCJ-02 and BD-09 move a point by at most ~0.018 degrees anywhere (measured over all of China);
 # a box widened by this much in WGS-84 holds every point whose shifted position is in the box.
@@ -102,16 +105,7 @@ def list_points(
         )
         .order_by(Report.id.desc())
     )
-    if filters.sector:
-        query = query.where(Report.sector == filters.sector)
-    if filters.status:
-        query = query.where(Report.status == filters.status)
-    if filters.severity:
-        query = query.where(Report.severity == filters.severity)
-    if filters.region:
-        if regions.get_region(session, filters.region) is None:
-            raise UnknownRegion(field="region", region_code=filters.region)
-        query = query.where(Report.region_code.in_(regions.subtree_codes(session, filters.region)))
+    query = apply_filters(session, query, filters)
     if bbox is not None:
         shifted = CoordSystem(coord_system) is not CoordSystem.WGS84
         stored = bbox.widened(SHIFT_MARGIN_DEG if shifted else 0)

@@ -13,21 +13,17 @@ from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from hazard_reporter.core import background, http_errors
+from hazard_reporter.core import http_errors
 from hazard_reporter.core.auth import current_principal, photo_links
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.i18n import request_language
 from hazard_reporter.core.limits import submission_limits
-from hazard_reporter.core.tasks import current_runner, current_storage
 from hazard_reporter.errors import HazardError, NotFound
 from hazard_reporter.extensions import db
 from hazard_reporter.open311 import services
 from hazard_reporter.photos.models import Photo
 from hazard_reporter.photos.services import IncomingPhoto
-from hazard_reporter.photos.tasks import make_derivatives_task
-from hazard_reporter.reports import services as reports
-from hazard_reporter.reports.models import Severity
-from hazard_reporter.reports.routes import idempotency_key
+from hazard_reporter.reports.routes import idempotency_key, take_in
 
 open311 = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -91,19 +87,7 @@ def create_request(fmt: str) -> tuple[list[dict], int]:
         reporter=current_principal().user,
         idempotency_key=idempotency_key(),
     )
-    intake = reports.submit_report(
-        session=db.session,
-        storage=current_storage(),
-        submission=submission,
-        policy=reports.IntakePolicy.from_config(current_app.config),
-        secret_key=current_app.config["SECRET_KEY"],
-        now=utcnow(),
-    )
-    if not intake.replayed:
-        for photo_id in intake.photo_ids:
-            current_runner().enqueue(make_derivatives_task, photo_id)
-        if intake.report.severity == Severity.RED.value:
-            background.wake()  # the inspectors' alert goes out now, not at the next tick
+    intake = take_in(submission)
     return [services.present_created(intake, lang=_language())], 201
 
 

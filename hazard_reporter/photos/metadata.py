@@ -2,7 +2,7 @@
 
 Uploads come from anywhere, so nothing here raises: whatever a reader cannot make sense of becomes
 ``None`` plus a machine-readable note in ``problems``. Two readers are used because each misses
-what the other reads (see /work/shared/STACK-NOTES.md): ExifRead for JPEG and WebP, and Pillow's
+what the other reads (see the project's shared STACK-NOTES.md): ExifRead for JPEG and WebP, and Pillow's
 ``getexif()`` when ExifRead fails or finds nothing (XMP-before-EXIF Photoshop exports), and always
 for PNG and HEIC (ExifRead reads no PNG EXIF and cannot parse libheif's HEIC).
 

@@ -39,6 +39,27 @@ blp = HazardBlueprint(
 MAX_ID = 2**31 - 1
 
 
+def take_in(submission: services.Submission) -> services.Intake:
+    """Submit a report with the app's settings and triage rules, then start its background work
+    (renditions; the red alert goes out now rather than at the loop's next tick)."""
+    intake = services.submit_report(
+        session=db.session,
+        storage=current_storage(),
+        submission=submission,
+        policy=services.IntakePolicy.from_config(
+            current_app.config, rules=current_app.extensions["hazard_triage_rules"]
+        ),
+        secret_key=current_app.config["SECRET_KEY"],
+        now=utcnow(),
+    )
+    if not intake.replayed:
+        for photo_id in intake.photo_ids:
+            current_runner().enqueue(make_derivatives_task, photo_id)
+        if intake.report.severity == Severity.RED.value:
+            background.wake()
+    return intake
+
+
 def idempotency_key() -> str | None:
     """The ``Idempotency-Key`` header, checked."""
     key = request.headers.get("Idempotency-Key")
@@ -74,19 +95,8 @@ def create_report(form):
         idempotency_key=idempotency_key(),
         reporter=current_principal().user,
     )
-    intake = services.submit_report(
-        session=db.session,
-        storage=current_storage(),
-        submission=submission,
-        policy=services.IntakePolicy.from_config(current_app.config),
-        secret_key=current_app.config["SECRET_KEY"],
-        now=utcnow(),
-    )
+    intake = take_in(submission)
     if not intake.replayed:
-        for photo_id in intake.photo_ids:
-            current_runner().enqueue(make_derivatives_task, photo_id)
-        if intake.report.severity == Severity.RED.value:
-            background.wake()  # the inspectors' alert goes out now, not at the next tick
         db.session.refresh(intake.report)
     body = present_report(
         intake.report, coord_system=CoordSystem.WGS84.value, audience=Audience.REPORTER

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hazard_reporter.accounts.models import User
 from hazard_reporter.accounts.principal import Principal
+from hazard_reporter.core.pagination import decode_id_cursor, encode_id_cursor
 from hazard_reporter.core.storage import Storage
 from hazard_reporter.duplicates.grid import cell_of
 from hazard_reporter.errors import (
@@ -464,24 +464,29 @@ class ReportFilters:
     region: str | None = None
 
 
+def apply_filters(session: Session, query, filters: ReportFilters):
+    """The list filters (sector, status, colour, region subtree) on a query of reports."""
+    if filters.sector:
+        query = query.where(Report.sector == filters.sector)
+    if filters.status:
+        query = query.where(Report.status == filters.status)
+    if filters.severity:
+        query = query.where(Report.severity == filters.severity)
+    if filters.region:
+        if regions.get_region(session, filters.region) is None:
+            raise UnknownRegion(field="region", region_code=filters.region)
+        query = query.where(Report.region_code.in_(regions.subtree_codes(session, filters.region)))
+    return query
+
+
 def encode_cursor(report_id: int) -> str:
     """An opaque cursor that resumes a listing after ``report_id``."""
-    return base64.urlsafe_b64encode(f"r:{report_id}".encode()).rstrip(b"=").decode()
+    return encode_id_cursor("r", report_id)
 
 
 def decode_cursor(cursor: str) -> int:
     """The report id inside a cursor; ValidationFailed when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, value = raw.split(":", 1)
-        if prefix != "r":
-            raise ValueError
-        number = int(value)
-        if not 0 < number < 2**63:  # beyond any id, and beyond what the database can compare
-            raise ValueError
-        return number
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed(field="cursor", detail="无效的分页游标 / invalid cursor") from None
+    return decode_id_cursor("r", cursor)
 
 
 def list_reports(
@@ -495,16 +500,7 @@ def list_reports(
         .options(selectinload(Report.photos))
         .order_by(Report.id.desc())
     )
-    if filters.sector:
-        query = query.where(Report.sector == filters.sector)
-    if filters.status:
-        query = query.where(Report.status == filters.status)
-    if filters.severity:
-        query = query.where(Report.severity == filters.severity)
-    if filters.region:
-        if regions.get_region(session, filters.region) is None:
-            raise UnknownRegion(field="region", region_code=filters.region)
-        query = query.where(Report.region_code.in_(regions.subtree_codes(session, filters.region)))
+    query = apply_filters(session, query, filters)
     if cursor:
         query = query.where(Report.id < decode_cursor(cursor))
     rows = list(session.scalars(query.limit(limit + 1)))
