@@ -23,7 +23,6 @@ from hazard_reporter.triage.engine import (
     default_rules,
     load_rules,
 )
-from hazard_reporter.triage.rules import provisional_severity
 
 SHANGHAI = timezone(timedelta(hours=8))
 AFTERNOON = datetime(2024, 5, 1, 14, 30, tzinfo=SHANGHAI)
@@ -400,15 +399,13 @@ def _duration(run) -> float:
         (Sector.OTHER, "blue"),
     ],
 )
-def test_provisional_severity_keeps_the_sector_base_and_the_danger_flag(sector, colour):
-    assert provisional_severity(sector, immediate_danger=False).value == colour
-    assert provisional_severity(sector, immediate_danger=True).value == "red"
+def test_shipped_base_levels_and_the_danger_flag(sector, colour):
+    assert assess(Facts(sector.value, ""), default_rules()).severity == colour
+    assert assess(Facts(sector.value, "", immediate_danger=True), default_rules()).severity == "red"
 
 
-def test_provisional_severity_reads_the_description_when_given_one():
-    assert provisional_severity(
-        "gas_network", immediate_danger=False, description="漏气"
-    ).value == ("red")
+def test_a_gas_leak_in_the_description_is_red():
+    assert assess(Facts("gas_network", "漏气"), default_rules()).severity == "red"
 
 
 def test_default_rules_are_parsed_once_and_match_the_file():
