@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from hazard_reporter.integrations.routes import blp as integrations
     from hazard_reporter.maps.routes import blp as maps
     from hazard_reporter.open311.routes import open311
+    from hazard_reporter.pages import pages
     from hazard_reporter.photos import models as _photos  # noqa: F401
     from hazard_reporter.photos.routes import blp as photos
     from hazard_reporter.regions.routes import blp as regions
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(open311)  # Open311 has its own formats: a plain Flask blueprint
+    app.register_blueprint(pages)  # the worker's web pages: /report, /status
 
     @app.get("/")
     def index():

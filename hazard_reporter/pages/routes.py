@@ -1,0 +1,29 @@
+"""GET /report and GET /status: thin pages whose scripts call the JSON API of the same origin.
+
+The pages carry no data of their own (the follow-up token travels in the URL fragment, which
+never reaches the server or its logs), so they need no session, no CSRF token and no cache-busting.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+pages = Blueprint(
+    "pages",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/pages-static",
+)
+
+
+@pages.get("/report")
+def report():
+    """The phone page for reporting a hazard (works offline once loaded; queues and retries)."""
+    return render_template("pages/report.html")
+
+
+@pages.get("/status")
+def status():
+    """The follow-up page: a report's status and timeline, opened with ``#id=…&token=…``."""
+    return render_template("pages/status.html")

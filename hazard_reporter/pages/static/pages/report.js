@@ -1,0 +1,727 @@
+/* The phone reporting page.
+ *
+ * A report is written to IndexedDB (photos as Blobs) with its Idempotency-Key BEFORE the first
+ * attempt to send it, then sent with fetch. A network failure, 5xx or 429 keeps it queued: it is
+ * retried with back-off, on the `online` event, when the page becomes visible and on page load,
+ * always with the same key, so the server keeps exactly one report however often it arrives.
+ * Any other 4xx is shown as an error the worker can fix (edit) or delete.
+ *
+ * Everything received is written with textContent; no data ever goes through innerHTML.
+ */
+(function () {
+  "use strict";
+
+  var I = window.HazardI18n;
+  var t = I.t;
+
+  var DB_NAME = "hazard_reporter";
+  var STORE = "reports";
+  var MAX_PHOTOS = 6;
+  var MAX_EDGE = 1600;          // long edge of a reduced photo, as the server's display rendition
+  var JPEG_QUALITY = 0.85;
+  // Photos up to this size are sent as they are: re-encoding drops the camera's EXIF (capture
+  // time, GPS, make), which the server's anti-fraud checks rely on, so a typical 2-6 MB phone
+  // photo keeps it; only oversize photos are reduced to save data on weak networks.
+  var SMALL_BYTES = 6 * 1024 * 1024;
+  var BACKOFF_BASE_MS = 2000;
+  var BACKOFF_CAP_MS = 5 * 60 * 1000;
+  var API_REPORTS = "/api/v1/reports";
+
+  var $ = function (id) { return document.getElementById(id); };
+
+  /* ---------------------------------------------------------------- storage (IndexedDB) -- */
+
+  var memoryStore = {}; // used only where IndexedDB is unavailable (some private modes)
+  var dbPromise = null;
+
+  function openDb() {
+    if (dbPromise) { return dbPromise; }
+    dbPromise = new Promise(function (resolve) {
+      if (!window.indexedDB) { resolve(null); return; }
+      var request;
+      try { request = window.indexedDB.open(DB_NAME, 1); } catch (e) { resolve(null); return; }
+      request.onupgradeneeded = function () {
+        var db = request.result;
+        if (!db.objectStoreNames.contains(STORE)) { db.createObjectStore(STORE, { keyPath: "key" }); }
+      };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { resolve(null); };
+    });
+    return dbPromise;
+  }
+
+  function tx(mode, work) {
+    return openDb().then(function (db) {
+      if (!db) { return work(null); }
+      return new Promise(function (resolve, reject) {
+        var transaction = db.transaction(STORE, mode);
+        var result;
+        transaction.oncomplete = function () { resolve(result); };
+        transaction.onerror = function () { reject(transaction.error); };
+        transaction.onabort = function () { reject(transaction.error); };
+        var request = work(transaction.objectStore(STORE));
+        if (request) { request.onsuccess = function () { result = request.result; }; }
+      });
+    });
+  }
+
+  function putRecord(record) {
+    return tx("readwrite", function (store) {
+      if (!store) { memoryStore[record.key] = record; return null; }
+      return store.put(record);
+    });
+  }
+
+  function getRecord(key) {
+    return tx("readonly", function (store) {
+      if (!store) { return Promise.resolve(memoryStore[key]); }
+      return store.get(key);
+    });
+  }
+
+  function deleteRecord(key) {
+    return tx("readwrite", function (store) {
+      if (!store) { delete memoryStore[key]; return null; }
+      return store.delete(key);
+    });
+  }
+
+  function allRecords() {
+    return tx("readonly", function (store) {
+      if (!store) {
+        return Promise.resolve(Object.keys(memoryStore).map(function (k) { return memoryStore[k]; }));
+      }
+      return store.getAll();
+    }).then(function (records) {
+      return (records || []).sort(function (a, b) { return a.created_at - b.created_at; });
+    });
+  }
+
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    // Outside a secure context randomUUID is missing; build a v4 UUID from random bytes.
+    var b = window.crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); });
+    return h.slice(0, 4).join("") + "-" + h.slice(4, 6).join("") + "-" + h.slice(6, 8).join("") +
+      "-" + h.slice(8, 10).join("") + "-" + h.slice(10).join("");
+  }
+
+  /* ---------------------------------------------------------------------------- photos -- */
+
+  var photos = []; // {name, type, blob, originalSize, reduced, url}
+  var processing = 0;
+  var photoOrder = 0;
+
+  function formatBytes(n) {
+    if (n >= 1024 * 1024) { return (n / 1024 / 1024).toFixed(1) + " MB"; }
+    return Math.max(1, Math.round(n / 1024)) + " KB";
+  }
+
+  function canvasToBlob(canvas) {
+    return new Promise(function (resolve) {
+      canvas.toBlob(function (blob) { resolve(blob); }, "image/jpeg", JPEG_QUALITY);
+    });
+  }
+
+  function jpegName(name) {
+    var base = String(name || "photo").replace(/\.[^.]*$/, "");
+    return (base || "photo") + ".jpg";
+  }
+
+  /** The photo to upload: the original when it is small or cannot be reduced, else a JPEG of at
+   * most MAX_EDGE px. Re-encoding drops EXIF (GPS, capture time), which is why the page always
+   * sends the phone's own position; a small original is kept whole so it keeps its metadata. */
+  function preparePhoto(file) {
+    var original = { name: file.name || "photo.jpg", type: file.type, blob: file,
+                     originalSize: file.size, reduced: false };
+    if (file.size <= SMALL_BYTES || typeof window.createImageBitmap !== "function") {
+      return Promise.resolve(original);
+    }
+    return window.createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
+      var w = bitmap.width;
+      var h = bitmap.height;
+      var scale = Math.min(1, MAX_EDGE / Math.max(w, h));
+      if (scale === 1 && /jpe?g/i.test(file.type)) { bitmap.close(); return original; }
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(w * scale));
+      canvas.height = Math.max(1, Math.round(h * scale));
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      bitmap.close();
+      return canvasToBlob(canvas).then(function (blob) {
+        if (!blob || blob.size >= file.size * 0.9) { return original; }
+        return { name: jpegName(file.name), type: "image/jpeg", blob: blob,
+                 originalSize: file.size, reduced: true };
+      });
+    }).catch(function () {
+      return original; // e.g. HEIC, which this browser cannot decode: the server can
+    });
+  }
+
+  function addFiles(fileList) {
+    var files = Array.prototype.slice.call(fileList || []);
+    var room = MAX_PHOTOS - photos.length - processing;
+    if (files.length > room) { showFormError(t("err_photos")); }
+    files.slice(0, Math.max(0, room)).forEach(function (file) {
+      var order = photoOrder++;
+      processing += 1;
+      updateSendButton();
+      preparePhoto(file).then(function (photo) {
+        photo.url = URL.createObjectURL(photo.blob);
+        photo.order = order;
+        photos.push(photo);
+        // Reductions finish in any order; the photos stay in the order they were taken.
+        photos.sort(function (a, b) { return a.order - b.order; });
+      }).finally(function () {
+        processing -= 1;
+        renderPreviews();
+        updateSendButton();
+      });
+    });
+  }
+
+  function removePhoto(index) {
+    var removed = photos.splice(index, 1)[0];
+    if (removed && removed.url) { URL.revokeObjectURL(removed.url); }
+    renderPreviews();
+  }
+
+  function clearPhotos() {
+    photos.forEach(function (p) { if (p.url) { URL.revokeObjectURL(p.url); } });
+    photos = [];
+    renderPreviews();
+  }
+
+  function renderPreviews() {
+    var list = $("previews");
+    list.replaceChildren();
+    photos.forEach(function (photo, index) {
+      var item = document.createElement("li");
+      item.className = "preview";
+      var img = document.createElement("img");
+      img.src = photo.url;
+      img.alt = t("photo_label", { n: index + 1 });
+      var caption = document.createElement("span");
+      caption.className = "preview-size";
+      caption.textContent = photo.reduced
+        ? t("photo_reduced", { from: formatBytes(photo.originalSize), to: formatBytes(photo.blob.size) })
+        : t("photo_original", { size: formatBytes(photo.blob.size) });
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "secondary small";
+      remove.textContent = t("photo_remove");
+      remove.setAttribute("aria-label", t("photo_remove") + " " + t("photo_label", { n: index + 1 }));
+      remove.addEventListener("click", function () { removePhoto(index); });
+      item.append(img, caption, remove);
+      list.append(item);
+    });
+  }
+
+  /* -------------------------------------------------------------------------- location -- */
+
+  var fix = null;          // {lat, lon, accuracy_m, at}
+  var locationKey = "location_waiting";
+
+  function renderLocation() {
+    $("location-status").textContent = t(locationKey);
+    var values = $("location-values");
+    if (!fix) { values.hidden = true; return; }
+    values.hidden = false;
+    $("loc-lat").textContent = fix.lat.toFixed(6);
+    $("loc-lon").textContent = fix.lon.toFixed(6);
+    $("loc-acc").textContent = t("accuracy_value", { m: Math.round(fix.accuracy_m) });
+  }
+
+  function locate() {
+    if (!navigator.geolocation) { locationKey = "location_unsupported"; renderLocation(); return; }
+    locationKey = fix ? "location_ok" : "location_waiting";
+    renderLocation();
+    navigator.geolocation.getCurrentPosition(function (position) {
+      fix = {
+        lat: position.coords.latitude,
+        lon: position.coords.longitude,
+        accuracy_m: position.coords.accuracy,
+        at: position.timestamp
+      };
+      locationKey = "location_ok";
+      renderLocation();
+    }, function (error) {
+      locationKey = error && error.code === 1 ? "location_denied" : "location_failed";
+      renderLocation();
+    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+  }
+
+  /* ------------------------------------------------------------ reference data (API) -- */
+
+  var sectors = [];
+  var regions = [];
+
+  function cachedJson(url, cacheKey) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "omit" })
+      .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
+      .then(function (data) {
+        try { window.localStorage.setItem(cacheKey, JSON.stringify(data)); } catch (e) { /* full */ }
+        return data;
+      })
+      .catch(function (error) {
+        var cached = null;
+        try { cached = JSON.parse(window.localStorage.getItem(cacheKey) || "null"); } catch (e) { /* bad */ }
+        if (cached) { return cached; }
+        throw error;
+      });
+  }
+
+  function localName(item) {
+    return (I.lang() === "en" ? item.name_en : item.name_zh) || item.name_zh || item.name || item.code || item.key;
+  }
+
+  function renderSectors() {
+    var box = $("sectors");
+    var chosen = selectedSector();
+    box.replaceChildren();
+    sectors.forEach(function (sector) {
+      var id = "sector-" + sector.key;
+      var input = document.createElement("input");
+      input.type = "radio";
+      input.name = "sector";
+      input.id = id;
+      input.value = sector.key;
+      input.className = "sector-input";
+      input.checked = sector.key === chosen;
+      var label = document.createElement("label");
+      label.htmlFor = id;
+      label.className = "sector-button";
+      label.textContent = localName(sector);
+      box.append(input, label);
+    });
+  }
+
+  function selectedSector() {
+    var checked = document.querySelector("input[name=sector]:checked");
+    return checked ? checked.value : null;
+  }
+
+  function renderRegions() {
+    var select = $("region");
+    var value = select.value;
+    var depth = {};
+    select.replaceChildren();
+    var none = document.createElement("option");
+    none.value = "";
+    none.textContent = t("region_none");
+    select.append(none);
+    regions.forEach(function (region) {
+      depth[region.code] = region.parent_code && depth[region.parent_code] !== undefined
+        ? depth[region.parent_code] + 1 : 0;
+      var option = document.createElement("option");
+      option.value = region.code;
+      option.textContent = "\u3000".repeat(depth[region.code]) + localName(region);
+      select.append(option);
+    });
+    select.value = value;
+  }
+
+  function loadReferenceData() {
+    cachedJson("/api/v1/sectors", "hazard_sectors").then(function (data) {
+      sectors = Array.isArray(data) ? data : [];
+      renderSectors();
+    }).catch(function () {
+      var p = document.createElement("p");
+      p.className = "form-error";
+      p.textContent = t("sectors_failed");
+      $("sectors").replaceChildren(p);
+    });
+    cachedJson("/api/v1/regions", "hazard_regions").then(function (data) {
+      regions = Array.isArray(data) ? data : [];
+      renderRegions();
+    }).catch(function () { /* the fix is the main way; the list is only a fallback */ });
+  }
+
+  /* ------------------------------------------------------------------------ the form -- */
+
+  function showFormError(message) {
+    var box = $("form-error");
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  function showNotice(message) {
+    var box = $("notice");
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  function updateSendButton() {
+    $("send").disabled = processing > 0;
+  }
+
+  function submitForm(event) {
+    event.preventDefault();
+    showFormError("");
+    var description = $("description").value.trim();
+    var sector = selectedSector();
+    if (photos.length < 1 || photos.length > MAX_PHOTOS) { showFormError(t("err_photos")); return; }
+    if (!sector) { showFormError(t("err_sector")); return; }
+    if (!description) { showFormError(t("err_description")); $("description").focus(); return; }
+
+    var fields = {
+      sector: sector,
+      description: description,
+      region_code: $("region").value || null,
+      anonymous: $("anonymous").checked,
+      immediate_danger: $("immediate_danger").checked,
+      lat: fix ? fix.lat : null,
+      lon: fix ? fix.lon : null,
+      accuracy_m: fix ? fix.accuracy_m : null
+    };
+    var record = {
+      key: newKey(),
+      created_at: Date.now(),
+      state: "queued",
+      attempts: 0,
+      next_at: 0,
+      last_error: null,
+      fields: fields,
+      photos: photos.map(function (p) { return { name: p.name, type: p.type, blob: p.blob }; }),
+      result: null
+    };
+    $("send").disabled = true;
+    // Stored first: from here on the report survives a dead network, a closed tab or a reboot.
+    putRecord(record).then(function () {
+      resetForm();
+      showNotice(t("saved_queued"));
+      return render();
+    }).then(function () {
+      flush(true);
+    }).catch(function (error) {
+      showFormError(String(error && error.message || error));
+    }).finally(updateSendButton);
+  }
+
+  function resetForm() {
+    clearPhotos();
+    $("description").value = "";
+    $("immediate_danger").checked = false;
+    document.querySelectorAll("input[name=sector]").forEach(function (i) { i.checked = false; });
+  }
+
+  /** Put a report the server refused back into the form; it gets a new key when sent again. */
+  function editRecord(record) {
+    clearPhotos();
+    (record.photos || []).forEach(function (p) {
+      photos.push({ name: p.name, type: p.type, blob: p.blob, originalSize: p.blob.size,
+                    reduced: false, url: URL.createObjectURL(p.blob), order: photoOrder++ });
+    });
+    renderPreviews();
+    $("description").value = record.fields.description || "";
+    $("immediate_danger").checked = !!record.fields.immediate_danger;
+    $("region").value = record.fields.region_code || "";
+    var sectorInput = document.getElementById("sector-" + record.fields.sector);
+    if (sectorInput) { sectorInput.checked = true; }
+    showFormError(record.last_error || "");
+    return deleteRecord(record.key).then(render).then(function () {
+      $("report-form").scrollIntoView();
+      $("description").focus();
+    });
+  }
+
+  /* ------------------------------------------------------------------- sending (queue) -- */
+
+  var flushing = false;
+  var flushAgain = false;
+  var sendingKey = null;
+  var timer = null;
+
+  function formData(record) {
+    var f = record.fields;
+    var data = new FormData();
+    data.append("sector", f.sector);
+    data.append("description", f.description);
+    if (f.lat !== null && f.lon !== null) {
+      data.append("lat", String(f.lat));
+      data.append("lon", String(f.lon));
+      if (f.accuracy_m !== null) { data.append("accuracy_m", String(f.accuracy_m)); }
+      data.append("coord_system", "wgs84"); // navigator.geolocation answers WGS-84
+      data.append("location_source", "device");
+    }
+    if (f.region_code) { data.append("region_code", f.region_code); }
+    data.append("anonymous", f.anonymous ? "true" : "false");
+    data.append("immediate_danger", f.immediate_danger ? "true" : "false");
+    record.photos.forEach(function (p) { data.append("photos", p.blob, p.name); });
+    return data;
+  }
+
+  function backoff(record, message, retryAfterSeconds) {
+    record.attempts += 1;
+    var ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, record.attempts - 1));
+    var delay = ceiling / 2 + Math.random() * ceiling / 2;
+    if (retryAfterSeconds > 0) { delay = Math.max(delay, retryAfterSeconds * 1000); }
+    record.state = "queued";
+    record.next_at = Date.now() + delay;
+    record.last_error = message;
+    return putRecord(record);
+  }
+
+  function errorMessage(body, status) {
+    if (body && body.error && body.error.message) { return String(body.error.message); }
+    return "HTTP " + status;
+  }
+
+  function sendOne(record) {
+    sendingKey = record.key;
+    render();
+    return fetch(API_REPORTS, {
+      method: "POST",
+      body: formData(record),
+      // The key, not a cookie, makes the retry safe; no cookie also means no CSRF token to hold.
+      headers: { "Idempotency-Key": record.key, "Accept": "application/json",
+                 "Accept-Language": I.acceptLanguage() },
+      credentials: "omit",
+      cache: "no-store"
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (body) {
+        if (response.ok && body && body.id) { return markSent(record, body); }
+        if (response.ok || response.status === 408 || response.status === 429 || response.status >= 500) {
+          var retryAfter = parseInt(response.headers.get("Retry-After") || "0", 10) || 0;
+          return backoff(record, errorMessage(body, response.status), retryAfter);
+        }
+        record.state = "error";
+        record.last_error = errorMessage(body, response.status);
+        return putRecord(record);
+      });
+    }, function () {
+      return backoff(record, t("network_error"), 0); // offline, DNS, reset: try again later
+    }).finally(function () {
+      sendingKey = null;
+    });
+  }
+
+  function markSent(record, body) {
+    record.state = "sent";
+    record.sent_at = Date.now();
+    record.last_error = null;
+    record.photos = []; // the server holds them now; free the phone's storage
+    record.result = {
+      id: body.id,
+      followup_token: body.followup_token || null,
+      severity: body.severity || null,
+      status: body.status || null,
+      sector_name: body.sector_name || null,
+      advice: body.advice || null,
+      duplicate_candidates: Array.isArray(body.duplicate_candidates) ? body.duplicate_candidates.length : 0
+    };
+    return putRecord(record).then(function () {
+      if (body.advice) { showAdvice(body.advice); }
+      showNotice("");
+    });
+  }
+
+  function withLock(work) {
+    // Two open tabs must not send the same queue at once (the key would still save us).
+    if (navigator.locks && typeof navigator.locks.request === "function") {
+      return navigator.locks.request("hazard-reporter-send", work);
+    }
+    return work();
+  }
+
+  function flush(force) {
+    if (flushing) { flushAgain = flushAgain || !!force; return Promise.resolve(); }
+    flushing = true;
+    clearTimeout(timer);
+    return withLock(function () {
+      var loop = function (forceNow) {
+        flushAgain = false;
+        return allRecords().then(function (records) {
+          var now = Date.now();
+          var due = records.filter(function (r) {
+            return r.state === "queued" && (forceNow || r.next_at <= now);
+          });
+          return due.reduce(function (chain, r) {
+            return chain.then(function () {
+              return getRecord(r.key).then(function (fresh) { // another tab may have sent it
+                return fresh && fresh.state === "queued" ? sendOne(fresh) : null;
+              });
+            });
+          }, Promise.resolve());
+        }).then(function () {
+          if (flushAgain) { return loop(true); }
+          return null;
+        });
+      };
+      return loop(!!force);
+    }).catch(function () { /* stays queued */ }).finally(function () {
+      flushing = false;
+      render().then(scheduleNext);
+    });
+  }
+
+  function scheduleNext() {
+    clearTimeout(timer);
+    allRecords().then(function (records) {
+      var next = records.filter(function (r) { return r.state === "queued"; })
+        .reduce(function (min, r) { return Math.min(min, r.next_at); }, Infinity);
+      if (next !== Infinity) {
+        timer = setTimeout(function () { flush(false); }, Math.max(0, next - Date.now()));
+      }
+    });
+  }
+
+  /* -------------------------------------------------------------------------- rendering -- */
+
+  function severityBadge(severity) {
+    var badge = document.createElement("span");
+    badge.className = "badge sev-" + (/^(red|orange|yellow|blue)$/.test(severity) ? severity : "none");
+    badge.textContent = I.has("severity_" + severity) ? t("severity_" + severity) : String(severity || "");
+    return badge;
+  }
+
+  function textLine(className, text) {
+    var p = document.createElement("p");
+    p.className = className;
+    p.textContent = text;
+    return p;
+  }
+
+  function button(label, className, onClick) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = className;
+    b.textContent = label;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function pendingCard(record) {
+    var li = document.createElement("li");
+    li.className = "card pending-report" + (record.state === "error" ? " is-error" : "");
+    li.dataset.key = record.key;
+    var state = record.key === sendingKey ? "state_sending"
+      : record.state === "error" ? "state_error" : "state_queued";
+    li.append(textLine("card-state", t(state)));
+    li.append(textLine("card-text", record.fields.description));
+    if (record.state === "queued" && record.attempts > 0 && record.key !== sendingKey) {
+      li.append(textLine("hint", t("next_try", { n: record.attempts })));
+    }
+    if (record.state === "error" && record.last_error) {
+      li.append(textLine("form-error", record.last_error));
+    }
+    var actions = document.createElement("div");
+    actions.className = "card-actions";
+    if (record.state === "queued" && record.key !== sendingKey) {
+      actions.append(button(t("retry_now"), "secondary small", function () { flush(true); }));
+    }
+    if (record.state === "error") {
+      actions.append(button(t("edit"), "secondary small", function () { editRecord(record); }));
+      actions.append(button(t("delete"), "danger small", function () {
+        if (window.confirm(t("confirm_delete"))) { deleteRecord(record.key).then(render); }
+      }));
+    }
+    li.append(actions);
+    return li;
+  }
+
+  function sentCard(record) {
+    var result = record.result || {};
+    var li = document.createElement("li");
+    li.className = "card sent-report";
+    li.dataset.reportId = String(result.id);
+    var head = document.createElement("p");
+    head.className = "card-state";
+    var label = document.createElement("span");
+    label.textContent = t("sent") + " · " + t("report_no") + " " + result.id + " ";
+    head.append(label);
+    if (result.severity) { head.append(severityBadge(result.severity)); }
+    li.append(head);
+    li.append(textLine("card-text", record.fields.description));
+    if (result.followup_token) {
+      var tokenLine = document.createElement("p");
+      tokenLine.className = "token-line";
+      var tokenLabel = document.createElement("span");
+      tokenLabel.textContent = t("followup_token") + "：";
+      var code = document.createElement("code");
+      code.className = "token";
+      code.textContent = result.followup_token;
+      tokenLine.append(tokenLabel, code);
+      li.append(tokenLine, textLine("hint", t("token_hint")));
+      var link = document.createElement("a");
+      link.className = "status-link";
+      // The token goes in the fragment: it never reaches a server log or a Referer header.
+      link.href = "/status#id=" + encodeURIComponent(result.id) +
+        "&token=" + encodeURIComponent(result.followup_token);
+      link.textContent = t("view_status");
+      li.append(link);
+    }
+    return li;
+  }
+
+  function render() {
+    return allRecords().then(function (records) {
+      var waiting = records.filter(function (r) { return r.state !== "sent"; });
+      var queued = waiting.filter(function (r) { return r.state === "queued"; });
+      var sent = records.filter(function (r) { return r.state === "sent"; }).reverse();
+      var count = $("waiting-count");
+      count.hidden = queued.length === 0;
+      count.replaceChildren();
+      if (queued.length) {
+        var strong = document.createElement("strong");
+        strong.textContent = t("waiting", { n: queued.length });
+        count.append(strong, document.createTextNode(" " + t("waiting_hint")));
+      }
+      $("pending-list").replaceChildren.apply($("pending-list"), waiting.map(pendingCard));
+      $("sent-list").replaceChildren.apply($("sent-list"), sent.map(sentCard));
+    });
+  }
+
+  /* ----------------------------------------------------------------------------- advice -- */
+
+  var shownAdvice = null;
+
+  function showAdvice(advice) {
+    shownAdvice = advice;
+    var box = $("advice");
+    $("advice-title").textContent = String(advice.title || "");
+    $("advice-text").textContent = String(advice.text || "");
+    var phones = advice.phones || {};
+    [["fire", "119"], ["police", "110"], ["ambulance", "120"]].forEach(function (pair) {
+      var number = /^[0-9]{3,6}$/.test(String(phones[pair[0]] || "")) ? String(phones[pair[0]]) : pair[1];
+      var link = $("advice-call-" + pair[1]);
+      link.href = "tel:" + number;
+      link.lastChild.textContent = " " + number;
+    });
+    box.hidden = false;
+    box.setAttribute("tabindex", "-1");
+    window.scrollTo(0, 0);
+    box.focus();
+  }
+
+  /* ------------------------------------------------------------------------------ start -- */
+
+  function start() {
+    $("photos").addEventListener("change", function (event) {
+      addFiles(event.target.files);
+      event.target.value = ""; // the same photo can be taken or chosen again
+    });
+    $("report-form").addEventListener("submit", submitForm);
+    $("locate").addEventListener("click", locate);
+    $("advice-close").addEventListener("click", function () { $("advice").hidden = true; });
+    window.addEventListener("online", function () { flush(true); });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") { flush(false); }
+    });
+    I.onChange(function () {
+      renderSectors();
+      renderRegions();
+      renderLocation();
+      renderPreviews();
+      render();
+    });
+    loadReferenceData();
+    locate();
+    render().then(function () { flush(true); });
+  }
+
+  start();
+})();

@@ -1,0 +1,334 @@
+"""The worker's pages in a real browser: Debian's Chromium driven by Playwright, on a phone viewport.
+
+Skipped, with the reason, where /usr/bin/chromium or the playwright package is missing
+(``apt-get install -y chromium``; ``pip install playwright``; never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from hazard_reporter.extensions import db
+from tests.corpus import corpus_path
+from tests.fixtures import make_jpeg
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian's Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install 'playwright==1.*')"
+)
+expect = sync_api.expect
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    # Nothing may leave the machine: every host fails to resolve but the loopback the live server
+    # binds (the rule maps IP literals too, so 127.0.0.1 must be excluded as well as localhost).
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
+MIANYANG = {"latitude": 31.4675, "longitude": 104.6796, "accuracy": 15}
+PHONE = {"width": 360, "height": 740}
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A phone-sized page in Mianyang with location permission; records every request made."""
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        geolocation=MIANYANG,
+        permissions=["geolocation"],
+    )
+    context.set_default_timeout(WAIT_MS)
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    page = context.new_page()
+    page.requests = requests
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def report_count(app) -> int:
+    from hazard_reporter.reports.models import Report
+
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(Report))
+        db.session.remove()
+        return count
+
+
+def photo_files(tmp_path) -> list[str]:
+    path = tmp_path / "hazard.jpg"
+    path.write_bytes(make_jpeg(1200, 900))
+    files = [str(path)]
+    real = corpus_path("real/apple_iphone4_gps.jpg")
+    if real.exists():
+        files.append(str(real))
+    return files
+
+
+def fill_report(page, files, *, sector: str, description: str) -> None:
+    page.set_input_files("#photos", files)
+    expect(page.locator("#previews li")).to_have_count(len(files))
+    expect(page.locator("#location-values")).to_be_visible()  # the emulated fix arrived
+    page.locator(f"label[for='sector-{sector}']").click()
+    page.get_by_label("一句话描述").fill(description)
+
+
+def assert_same_origin(requests: list[str], live_server: str) -> None:
+    origin = urlsplit(live_server)
+    assert requests, "the browser made no request at all"
+    for url in requests:
+        parts = urlsplit(url)
+        if parts.scheme == "data":
+            continue
+        if parts.scheme == "blob":
+            parts = urlsplit(parts.path)
+        assert (parts.scheme, parts.netloc) == (origin.scheme, origin.netloc), url
+
+
+def test_worker_reports_a_photo_and_follows_its_status(phone, app, live_server, tmp_path):
+    files = photo_files(tmp_path)
+    phone.goto(f"{live_server}/report")
+    expect(phone.locator("#loc-lat")).to_have_text("31.467500")
+    expect(phone.locator("#loc-acc")).to_contain_text("15")
+    fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
+    screenshot(phone, "report-filled")
+
+    phone.get_by_role("button", name="发送").click()
+    sent = phone.locator("#sent-list .sent-report")
+    expect(sent).to_have_count(1)
+    token = sent.locator(".token").inner_text()
+    assert len(token) >= 20
+    expect(phone.locator("#waiting-count")).to_be_hidden()
+    screenshot(phone, "report-sent")
+    assert report_count(app) == 1
+
+    from hazard_reporter.reports.models import Report
+
+    with app.app_context():
+        report = db.session.scalars(select(Report)).one()
+        assert report.lat == pytest.approx(31.4675)
+        assert report.lon == pytest.approx(104.6796)
+        assert len(report.photos) == len(files)
+        db.session.remove()
+
+    sent.get_by_role("link", name="查看进度").click()
+    expect(phone).to_have_url(f"{live_server}/status#id={report.id}&token={token}")
+    expect(phone.locator("#r-status")).to_have_text("已提交")
+    expect(phone.locator("#timeline li")).to_have_count(1)
+    expect(phone.locator("#timeline li").first).to_contain_text("已提交")
+    screenshot(phone, "status")
+
+    phone.get_by_role("button", name="English").click()
+    expect(phone.locator("#r-status")).to_have_text("Submitted")
+    expect(phone.get_by_label("Follow-up token")).to_have_value(token)
+    assert_same_origin(phone.requests, live_server)
+
+
+def test_status_page_takes_a_typed_id_and_token_and_refuses_a_wrong_one(
+    phone, app, live_server, tmp_path
+):
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, photo_files(tmp_path)[:1], sector="transport", description="货车超载")
+    phone.get_by_role("button", name="发送").click()
+    token = phone.locator("#sent-list .token").inner_text()
+    report_id = phone.locator("#sent-list .sent-report").get_attribute("data-report-id")
+
+    phone.goto(f"{live_server}/status")
+    phone.get_by_label("上报编号").fill(report_id)
+    phone.get_by_label("跟进码").fill("wrong-token")
+    phone.get_by_role("button", name="查询").click()
+    expect(phone.locator("#lookup-error")).to_have_text("找不到这条上报，或跟进码不正确。")
+    phone.get_by_label("跟进码").fill(token)
+    phone.get_by_role("button", name="查询").click()
+    expect(phone.locator("#r-status")).to_have_text("已提交")
+    assert_same_origin(phone.requests, live_server)
+
+
+def test_red_report_shows_evacuation_advice_first(phone, app, live_server, tmp_path):
+    phone.goto(f"{live_server}/report")
+    fill_report(
+        phone, photo_files(tmp_path)[:1], sector="gas_network", description="地下室燃气泄漏"
+    )
+    phone.get_by_role("button", name="发送").click()
+
+    advice = phone.locator("#advice")
+    expect(advice).to_be_visible()
+    expect(advice.locator("#advice-title")).to_contain_text("紧急避险")
+    for number in ("119", "110", "120"):
+        expect(advice.locator(f"a[href='tel:{number}']")).to_be_visible()
+    # Before anything else: the first thing in the page's main content, at the top of the screen.
+    assert phone.evaluate("document.querySelector('main').firstElementChild.id") == "advice"
+    box = advice.bounding_box()
+    assert box is not None and box["y"] < PHONE["height"] / 2
+    sent = phone.locator("#sent-list .sent-report")
+    expect(sent.locator(".badge")).to_have_text("红色 · 重大风险")
+    assert box["y"] < sent.bounding_box()["y"]
+    screenshot(phone, "report-red-advice")
+    assert_same_origin(phone.requests, live_server)
+
+
+def test_offline_report_waits_then_is_sent_once_when_back_online(phone, app, live_server, tmp_path):
+    phone.goto(f"{live_server}/report")
+    fill_report(
+        phone, photo_files(tmp_path)[:1], sector="crowded_venue", description="安全出口被堵"
+    )
+
+    phone.context.set_offline(True)
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#waiting-count")).to_contain_text("等待发送 1 条")
+    expect(phone.locator("#pending-list .pending-report")).to_have_count(1)
+    screenshot(phone, "report-offline-waiting")
+    assert report_count(app) == 0
+    # The report is in IndexedDB with its key and its photo before anything was sent.
+    stored = phone.evaluate(
+        """() => new Promise((resolve) => {
+            const open = indexedDB.open("hazard_reporter");
+            open.onsuccess = () => {
+                const get = open.result.transaction("reports").objectStore("reports").getAll();
+                get.onsuccess = () => resolve(get.result.map(
+                    (r) => ({key: r.key, state: r.state, photos: r.photos.length,
+                             size: r.photos.length ? r.photos[0].blob.size : 0})));
+            };
+        })"""
+    )
+    assert len(stored) == 1
+    assert stored[0]["state"] == "queued" and stored[0]["photos"] == 1 and stored[0]["size"] > 0
+
+    phone.context.set_offline(False)
+    sent = phone.locator("#sent-list .sent-report")
+    expect(sent).to_have_count(1)
+    expect(phone.locator("#waiting-count")).to_be_hidden()
+    screenshot(phone, "report-back-online")
+    assert report_count(app) == 1
+
+    from hazard_reporter.reports.models import Report
+
+    with app.app_context():
+        report = db.session.scalars(select(Report)).one()
+        assert report.idempotency_key == stored[0]["key"]
+        db.session.remove()
+
+    # A reload re-reads the queue from IndexedDB: nothing is sent again.
+    phone.reload()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    assert report_count(app) == 1
+    assert_same_origin(phone.requests, live_server)
+
+
+def test_large_photo_is_reduced_on_the_phone_and_small_one_sent_whole(
+    phone, app, live_server, tmp_path
+):
+    import os
+
+    from PIL import Image
+
+    from hazard_reporter.photos.models import Photo
+
+    # Noise does not compress: a 3000×2000 photo of several megabytes, like a phone's.
+    large = tmp_path / "large.jpg"
+    Image.frombytes("RGB", (3000, 2000), os.urandom(3000 * 2000 * 3)).save(large, quality=95)
+    small = tmp_path / "small.jpg"
+    small.write_bytes(make_jpeg(800, 600))
+    assert large.stat().st_size > 2_000_000
+
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, [str(large), str(small)], sector="other", description="配电箱门损坏")
+    expect(phone.locator("#previews li").first).to_contain_text("已压缩")
+    expect(phone.locator("#previews li").nth(1)).to_contain_text("原图")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+
+    with app.app_context():
+        photos = {p.width: p for p in db.session.scalars(select(Photo))}
+        db.session.remove()
+    assert set(photos) == {1600, 800}  # the long edge reduced to 1600 px; the small one whole
+    assert photos[1600].size_bytes < large.stat().st_size / 2
+    assert photos[800].size_bytes == small.stat().st_size
+    assert_same_origin(phone.requests, live_server)
+
+
+def test_refused_report_is_shown_as_an_error_to_fix_or_delete(phone, app, live_server, tmp_path):
+    from PIL import Image
+
+    gif = tmp_path / "anim.gif"
+    Image.new("RGB", (64, 48), (200, 60, 40)).save(gif)  # GIF is not an accepted format: 415
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, [str(gif)], sector="other", description="测试错误")
+    phone.get_by_role("button", name="发送").click()
+
+    card = phone.locator("#pending-list .pending-report.is-error")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("发送失败，需要修改")
+    expect(card.locator(".form-error")).not_to_be_empty()
+    expect(phone.locator("#waiting-count")).to_be_hidden()  # not retried: the worker must act
+    screenshot(phone, "report-refused")
+
+    card.get_by_role("button", name="修改").click()  # back into the form, photo and text
+    expect(phone.locator("#previews li")).to_have_count(1)
+    expect(phone.get_by_label("一句话描述")).to_have_value("测试错误")
+    expect(phone.locator("#pending-list .pending-report")).to_have_count(0)
+
+    phone.get_by_role("button", name="发送").click()
+    expect(card).to_have_count(1)
+    phone.once("dialog", lambda dialog: dialog.accept())
+    card.get_by_role("button", name="删除").click()
+    expect(phone.locator("#pending-list .pending-report")).to_have_count(0)
+    assert report_count(app) == 0
+    assert_same_origin(phone.requests, live_server)
+
+
+def test_every_request_stays_on_the_app_origin(phone, app, live_server, tmp_path):
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, photo_files(tmp_path), sector="mining", description="巷道支护松动")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    phone.locator("#sent-list .status-link").click()
+    expect(phone.locator("#timeline li")).to_have_count(1)
+    expect(phone.locator("#r-photos img").first).to_be_visible()
+    paths = {urlsplit(url).path for url in phone.requests}
+    assert {"/report", "/status", "/api/v1/sectors", "/api/v1/reports"} <= paths
+    assert any(path.startswith("/pages-static/") for path in paths)
+    assert_same_origin(phone.requests, live_server)
+
+
+def test_pages_send_a_strict_content_security_policy(client, app):
+    for path in ("/report", "/status"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert b"<script>" not in response.data  # no inline script
+    with client.get("/pages-static/pages/report.js") as script:  # closes the served file
+        assert script.status_code == 200
