@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 
 from sqlalchemy import select
@@ -39,26 +38,25 @@ def test_one_pass_sends_the_red_alert_and_the_forwarded_report(app, client, rece
 def test_the_loop_is_not_started_by_the_factory_or_when_switched_off(app):
     assert not any(t.name == "hazard-background" for t in threading.enumerate())
     app.config["BACKGROUND_SECONDS"] = 0
-    assert background.start(app) is None
+    assert background.start(app) is False
 
 
-def test_duty_report_goes_out_once_per_region_after_1530(app, receiver):
-    from datetime import UTC, datetime
+def test_the_loop_starts_with_the_first_request_served(tmp_path, monkeypatch):
+    from tests.conftest import build_app
 
-    from hazard_reporter.duty.services import send_due_duty_reports
+    started = []
 
-    url, received = receiver
-    with app.app_context():
-        office = db.session.scalar(select(Unit).where(Unit.is_union_department.is_(True)))
-        office.channels = [{"type": "webhook", "url": url, "secret": "shh"}]
-        db.session.commit()
-        before = datetime(2026, 6, 1, 7, 29, tzinfo=UTC)  # 15:29 in Asia/Shanghai
-        after = datetime(2026, 6, 1, 7, 31, tzinfo=UTC)
-        assert send_due_duty_reports(db.session, now=before) == 0
-        first = send_due_duty_reports(db.session, now=after)
-        assert first >= 1  # 四川省 and 绵阳市 both report to the province's union office
-        assert send_due_duty_reports(db.session, now=after) == 0
-    background.run_once(app)
-    duty = [r for r in received if r["event"] == "duty.report"]
-    assert len(duty) == first
-    assert all("无事报平安" in json.dumps(r["body"], ensure_ascii=False) for r in duty)
+    class FakeThread:
+        def __init__(self, target, name, daemon):
+            self.name = name
+
+        def start(self):
+            started.append(self.name)
+
+    monkeypatch.setattr(background.threading, "Thread", FakeThread)
+    app = build_app(tmp_path, BACKGROUND_SECONDS=3600)
+    assert background.start(app) is True
+    assert started == []  # nothing yet: a command importing the app runs no loop
+    app.test_client().get("/api/v1/sectors")
+    app.test_client().get("/api/v1/sectors")
+    assert started == ["hazard-background"]  # one loop, however many requests

@@ -2,8 +2,8 @@
 seconds, sends the daily duty report once its window closes (15:30), sends due outbox deliveries,
 escalates overdue reports and makes missing photo renditions.
 
-It is started by ``wsgi.py`` (the serving entry point), never by ``create_app``, so tests and
-commands run no thread. At scale, Celery workers and beat do this work instead; several processes
+It is armed by ``wsgi.py`` (the serving entry point), never by ``create_app``, and starts with the
+first request served, so tests and commands run no thread. At scale, Celery workers and beat do this work instead; several processes
 running this loop at once are safe (deliveries are claimed with a lease, escalations are unique).
 """
 
@@ -62,11 +62,15 @@ def run_once(app: Flask) -> None:
                 db.session.remove()
 
 
-def start(app: Flask) -> threading.Thread | None:
-    """Start the loop unless disabled (``HAZARD_BACKGROUND_SECONDS=0``) or another runner is set."""
+def start(app: Flask) -> bool:
+    """Arrange for the loop to start with the first request this process serves, unless it is
+    disabled (``HAZARD_BACKGROUND_SECONDS=0``) or another runner is set. Waiting for a request
+    keeps ``flask db upgrade`` and the other commands, which import the same app, free of it."""
     seconds = float(app.config.get("BACKGROUND_SECONDS") or 0)
     if seconds <= 0 or app.config.get("TASK_RUNNER") != "inline":
-        return None
+        return False
+    started = threading.Event()
+    lock = threading.Lock()
 
     def loop() -> None:
         while True:
@@ -74,6 +78,13 @@ def start(app: Flask) -> threading.Thread | None:
             _wake.wait(seconds)
             _wake.clear()
 
-    thread = threading.Thread(target=loop, name="hazard-background", daemon=True)
-    thread.start()
-    return thread
+    def start_once() -> None:
+        if started.is_set():
+            return
+        with lock:
+            if not started.is_set():
+                threading.Thread(target=loop, name="hazard-background", daemon=True).start()
+                started.set()
+
+    app.before_request(start_once)
+    return True
