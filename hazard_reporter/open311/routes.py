@@ -18,7 +18,11 @@ from hazard_reporter.core.auth import current_principal, photo_links
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.i18n import request_language
 from hazard_reporter.core.limits import submission_limits
-from hazard_reporter.errors import HazardError, NotFound
+from hazard_reporter.errors import (
+    FormatNotSupported,
+    HazardError,
+    NotFound,
+)
 from hazard_reporter.extensions import db
 from hazard_reporter.open311 import services
 from hazard_reporter.photos.models import Photo
@@ -38,7 +42,7 @@ def _language() -> str:
 
 def _require_json(fmt: str) -> None:
     if fmt != "json":
-        raise services.FormatNotSupported(format=fmt[:10])
+        raise FormatNotSupported(format=fmt[:10])
 
 
 def _media_url(photo: Photo) -> str:

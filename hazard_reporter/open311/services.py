@@ -33,7 +33,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from hazard_reporter.accounts.models import User
 from hazard_reporter.core.i18n import pick
-from hazard_reporter.errors import HazardError, NotFound
+from hazard_reporter.errors import (
+    DateRangeTooLong,
+    MediaRequired,
+    MediaUrlNotFetched,
+    NotFound,
+    Open311ParameterInvalid,
+    Open311ParameterMissing,
+    UnknownServiceCode,
+)
 from hazard_reporter.geo.coords import CoordSystem
 from hazard_reporter.photos.models import Photo
 from hazard_reporter.photos.services import IncomingPhoto
@@ -135,71 +143,6 @@ SERVICE_TEXT: dict[Sector, tuple[tuple[str, str], tuple[str, str]]] = {
         ("其他,安全隐患", "other,hazard"),
     ),
 }
-
-
-# --- errors in Open311's terms (input errors are 400, as the spec's clients expect) ------------
-
-
-class Open311ParameterInvalid(HazardError):
-    status = 400
-    code = "parameter_invalid"
-    messages = {
-        "zh": "参数“{field}”无效：{detail}",
-        "en": "The parameter '{field}' is not valid: {detail}",
-    }
-
-
-class Open311ParameterMissing(HazardError):
-    status = 400
-    code = "parameter_missing"
-    messages = {"zh": "缺少必填参数“{field}”。", "en": "The parameter '{field}' is required."}
-
-
-class UnknownServiceCode(HazardError):
-    status = 400
-    code = "unknown_service_code"
-    messages = {
-        "zh": "未知的 service_code“{service_code}”，可用的有：{codes}。",
-        "en": "Unknown service_code '{service_code}'; the codes are: {codes}.",
-    }
-
-
-class MediaRequired(HazardError):
-    status = 400
-    code = "media_required"
-    messages = {
-        "zh": "请以 multipart/form-data 文件字段 media 附上至少一张现场照片。",
-        "en": "Attach at least one photo of the hazard as the multipart/form-data file 'media'.",
-    }
-
-
-class MediaUrlNotFetched(HazardError):
-    status = 400
-    code = "media_url_not_supported"
-    messages = {
-        "zh": "本服务不会下载 media_url 指向的文件，请把照片作为 multipart/form-data 文件字段 "
-        "media 直接上传。",
-        "en": "This server never fetches media_url; upload the photo itself as the "
-        "multipart/form-data file 'media'.",
-    }
-
-
-class DateRangeTooLong(HazardError):
-    status = 400
-    code = "date_range_too_long"
-    messages = {
-        "zh": "start_date 与 end_date 的间隔不能超过 {days} 天。",
-        "en": "start_date and end_date may be at most {days} days apart.",
-    }
-
-
-class FormatNotSupported(HazardError):
-    status = 404
-    code = "format_not_supported"
-    messages = {
-        "zh": "只支持 JSON 格式：请使用以 .json 结尾的地址（不支持 .{format}）。",
-        "en": "Only JSON is supported: use the .json address (.{format} is not available).",
-    }
 
 
 def not_found() -> NotFound:
