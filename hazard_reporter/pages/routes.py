@@ -1,4 +1,5 @@
-"""GET /report and GET /status: thin pages whose scripts call the JSON API of the same origin.
+"""GET /report, /status, /inspect, /unit and /committee: thin pages whose scripts call the JSON
+API of the same origin.
 
 The pages carry no data of their own (the follow-up token travels in the URL fragment, which
 never reaches the server or its logs), so they need no session, no CSRF token and no cache-busting.
@@ -27,3 +28,22 @@ def report():
 def status():
     """The follow-up page: a report's status and timeline, opened with ``#id=…&token=…``."""
     return render_template("pages/status.html")
+
+
+@pages.get("/inspect")
+def inspect():
+    """The inspectors' desk (desk and phone): sign in, the queue, its map and a report's panel."""
+    return render_template("pages/inspect.html")
+
+
+@pages.get("/unit")
+def unit():
+    """A unit's page for its signed link, opened as ``/unit#<token>`` (the token never leaves
+    the fragment for the server's logs; the script sends it to the API path)."""
+    return render_template("pages/unit.html")
+
+
+@pages.get("/committee")
+def committee():
+    """The award committee's page: sign in, the award list for a period, and its exports."""
+    return render_template("pages/committee.html")

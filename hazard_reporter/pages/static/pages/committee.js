@@ -1,0 +1,73 @@
+/* The award committee's page: the ranked list for a period and region, and links to its exports
+ * (same-origin GETs, so the sign-in cookie goes with them). */
+(function () {
+  "use strict";
+
+  var D = window.HazardDesk;
+  var $ = function (id) { return document.getElementById(id); };
+  var rows = null;
+  var regionsLoaded = false;
+
+  function params() {
+    var p = new URLSearchParams();
+    p.set("period", $("a-period").value || "year");
+    if ($("a-region").value) { p.set("region", $("a-region").value); }
+    return p;
+  }
+
+  function cell(tr, text) {
+    var td = document.createElement("td");
+    td.textContent = String(text === null || text === undefined ? "" : text);
+    tr.append(td);
+  }
+
+  function render() {
+    var body = $("awards-body");
+    body.replaceChildren();
+    (rows || []).forEach(function (row) {
+      var tr = document.createElement("tr");
+      tr.className = "award-row";
+      cell(tr, row.rank);
+      cell(tr, row.reporter);
+      cell(tr, row.region);
+      cell(tr, row.points);
+      cell(tr, (row.report_ids || []).map(function (id) { return "#" + id; }).join(", "));
+      cell(tr, (row.reasons || []).join("；"));
+      body.append(tr);
+    });
+    $("awards-empty").hidden = Boolean(rows && rows.length);
+  }
+
+  function load() {
+    var p = params();
+    ["csv", "xlsx", "pdf"].forEach(function (fmt) {
+      $("export-" + fmt).href = "/api/v1/awards/export." + fmt + "?" + p.toString();
+    });
+    D.showMessage($("awards-error"), "");
+    D.api("GET", "/api/v1/awards?" + p.toString()).then(function (answer) {
+      rows = answer.items || [];
+      $("a-range").textContent = D.t("period_range", { start: answer.start, end: answer.end });
+      render();
+    }, function (e) { D.showMessage($("awards-error"), e.message); });
+  }
+
+  function loadRegions() {
+    if (regionsLoaded) { return; }
+    D.api("GET", "/api/v1/regions").then(function (regions) {
+      regionsLoaded = true;
+      var select = $("a-region");
+      (regions || []).forEach(function (region) {
+        var option = document.createElement("option");
+        option.value = String(region.code);
+        option.textContent = String(region.name || region.name_zh || region.code);
+        select.append(option);
+      });
+    }, function () { /* the list still works without the region filter */ });
+  }
+
+  $("award-filters").addEventListener("submit", function (e) { e.preventDefault(); load(); });
+  $("a-period").addEventListener("change", load);
+  $("a-region").addEventListener("change", load);
+  D.onChange(function () { if (rows) { render(); } });
+  D.signIn(function () { loadRegions(); load(); });
+})();

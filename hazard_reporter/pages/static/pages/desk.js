@@ -1,0 +1,323 @@
+/* Shared by the desk pages (/inspect, /unit, /committee): their strings in Chinese and English
+ * (elements carry data-desk-i18n="key"; i18n.js keeps the language and the switch), the calls to
+ * the JSON API of the same origin, and the sign-in form. Everything is set as text. */
+(function () {
+  "use strict";
+
+  var I = window.HazardI18n;
+  var STRINGS = {
+    zh: {
+      inspect_title: "隐患研判台 · 隐患随手拍",
+      unit_title: "责任单位 · 隐患随手拍",
+      committee_title: "评先评优 · 隐患随手拍",
+      nav_inspect: "研判台",
+      nav_committee: "评先评优",
+      signin_heading: "登录",
+      phone_label: "手机号",
+      password_label: "密码",
+      signin: "登录",
+      signout: "退出",
+      signed_in_as: "已登录：{name}",
+      signin_missing: "请填写手机号和密码。",
+      queue_heading: "待办队列",
+      filter_severity: "风险等级",
+      filter_status: "状态",
+      filter_overdue: "只看超期",
+      filter_all: "全部",
+      refresh: "刷新",
+      queue_empty: "队列中没有符合条件的上报。",
+      map_heading: "队列地图",
+      map_empty: "没有带位置的上报。",
+      map_hint: "每个点是一条上报，颜色表示风险等级；点击查看。",
+      overdue: "已超期",
+      panel_heading: "上报详情",
+      close: "关闭",
+      location: "位置",
+      region: "地区",
+      reasons: "研判依据",
+      flags: "核查提示",
+      photos: "照片",
+      after_photos: "整改后照片",
+      duplicates: "疑似重复",
+      duplicates_none: "附近没有疑似重复的上报。",
+      distance_m: "相距 {m} 米",
+      actions: "处理",
+      act_triage: "确认研判",
+      act_forward: "转交责任单位",
+      act_reject: "不予受理",
+      reject_reason: "不予受理的理由",
+      reason_missing: "请填写理由。",
+      act_verify: "验收通过",
+      act_clear_flags: "核查通过",
+      clear_flags_reason: "核查说明",
+      outcome_heading: "记录结果",
+      hazard_confirmed: "隐患认定",
+      hazard_general: "一般隐患",
+      hazard_major: "重大隐患",
+      accident_prevented: "避免了事故",
+      account_label: "经过说明",
+      act_outcome: "保存结果",
+      done: "已保存。",
+      outcome_saved: "已记录：{h}{p}",
+      outcome_prevented: "，避免了事故",
+      unit_heading: "整改通知",
+      unit_no_token: "链接不完整：请打开收到的完整链接。",
+      unit_not_found: "链接无效或已过期。",
+      act_acknowledge: "签收",
+      rectify_heading: "报告整改情况",
+      rectify_note: "整改说明",
+      rectify_photos: "整改后照片（1–6 张）",
+      act_rectify: "提交整改",
+      rectify_missing: "请填写整改说明并选择至少 1 张照片。",
+      deadlines: "期限",
+      acknowledge_due: "签收期限",
+      rectify_due: "整改期限",
+      awards_heading: "表彰名单",
+      period: "期间",
+      period_month: "本月",
+      period_quarter: "本季度",
+      period_year: "本年度",
+      region_filter: "地区",
+      region_all: "全部地区",
+      show: "查询",
+      exports: "导出",
+      export_csv: "导出 CSV",
+      export_xlsx: "导出 Excel",
+      export_pdf: "导出 PDF",
+      awards_empty: "该期间没有可表彰的上报。",
+      col_rank: "名次",
+      col_reporter: "上报人",
+      col_region: "地区",
+      col_points: "积分",
+      col_reports: "上报编号",
+      col_reasons: "依据",
+      period_range: "{start} 至 {end}"
+    },
+    en: {
+      inspect_title: "Inspection desk · Hazard Snap",
+      unit_title: "Responsible unit · Hazard Snap",
+      committee_title: "Awards · Hazard Snap",
+      nav_inspect: "Desk",
+      nav_committee: "Awards",
+      signin_heading: "Sign in",
+      phone_label: "Phone",
+      password_label: "Password",
+      signin: "Sign in",
+      signout: "Sign out",
+      signed_in_as: "Signed in: {name}",
+      signin_missing: "Enter the phone number and the password.",
+      queue_heading: "Queue",
+      filter_severity: "Risk level",
+      filter_status: "Status",
+      filter_overdue: "Overdue only",
+      filter_all: "All",
+      refresh: "Refresh",
+      queue_empty: "No report in the queue matches.",
+      map_heading: "Map of the queue",
+      map_empty: "No located report.",
+      map_hint: "Each dot is a report, coloured by risk level; click to open it.",
+      overdue: "Overdue",
+      panel_heading: "Report",
+      close: "Close",
+      location: "Location",
+      region: "Region",
+      reasons: "Triage reasons",
+      flags: "Checks",
+      photos: "Photos",
+      after_photos: "After-photos",
+      duplicates: "Possible duplicates",
+      duplicates_none: "No possible duplicate nearby.",
+      distance_m: "{m} m away",
+      actions: "Actions",
+      act_triage: "Confirm triage",
+      act_forward: "Forward to the unit",
+      act_reject: "Reject",
+      reject_reason: "Reason for rejecting",
+      reason_missing: "Enter a reason.",
+      act_verify: "Verify",
+      act_clear_flags: "Clear checks",
+      clear_flags_reason: "Note on the checks",
+      outcome_heading: "Record the outcome",
+      hazard_confirmed: "Hazard confirmed",
+      hazard_general: "General hazard",
+      hazard_major: "Major hazard",
+      accident_prevented: "Accident prevented",
+      account_label: "Account",
+      act_outcome: "Save outcome",
+      done: "Saved.",
+      outcome_saved: "Recorded: {h}{p}",
+      outcome_prevented: ", accident prevented",
+      unit_heading: "Rectification notice",
+      unit_no_token: "The link is incomplete: open the whole link you received.",
+      unit_not_found: "The link is invalid or has expired.",
+      act_acknowledge: "Acknowledge",
+      rectify_heading: "Report the rectification",
+      rectify_note: "What was done",
+      rectify_photos: "After-photos (1–6)",
+      act_rectify: "Send rectification",
+      rectify_missing: "Describe what was done and choose at least 1 photo.",
+      deadlines: "Deadlines",
+      acknowledge_due: "Acknowledge by",
+      rectify_due: "Fix by",
+      awards_heading: "Award list",
+      period: "Period",
+      period_month: "This month",
+      period_quarter: "This quarter",
+      period_year: "This year",
+      region_filter: "Region",
+      region_all: "All regions",
+      show: "Show",
+      exports: "Export",
+      export_csv: "Export CSV",
+      export_xlsx: "Export Excel",
+      export_pdf: "Export PDF",
+      awards_empty: "No report to commend in this period.",
+      col_rank: "Rank",
+      col_reporter: "Reporter",
+      col_region: "Region",
+      col_points: "Points",
+      col_reports: "Reports",
+      col_reasons: "Reasons",
+      period_range: "{start} to {end}"
+    }
+  };
+  var CSRF_KEY = "hazard_csrf";
+  var listeners = [];
+
+  function own(table, key) { return Object.prototype.hasOwnProperty.call(table, key); }
+
+  /** A desk string, else one of i18n.js's (status_…, severity_…), with {name} filled in. */
+  function t(key, params) {
+    var table = STRINGS[I.lang()];
+    var text = own(table, key) ? table[key] : STRINGS.zh[key];
+    if (text === undefined) { return I.t(key, params); }
+    if (params) {
+      text = text.replace(/\{(\w+)\}/g, function (m, name) {
+        return own(params, name) ? String(params[name]) : m;
+      });
+    }
+    return text;
+  }
+
+  function label(prefix, value) {
+    return own(STRINGS.zh, prefix + value) || I.has(prefix + value) ? t(prefix + value)
+      : String(value === null || value === undefined ? "" : value);
+  }
+
+  function apply() {
+    document.querySelectorAll("[data-desk-i18n]").forEach(function (el) {
+      el.textContent = t(el.getAttribute("data-desk-i18n"));
+    });
+    var title = document.getElementById("desk-title");
+    if (title) { document.title = t(title.getAttribute("data-title")); }
+    listeners.forEach(function (fn) { fn(); });
+  }
+
+  function formatTime(iso) {
+    if (!iso) { return ""; }
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) { return String(iso); }
+    return date.toLocaleString(I.lang() === "en" ? "en-GB" : "zh-CN", { hour12: false });
+  }
+
+  function sameOriginPath(url) {
+    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/";
+  }
+
+  function csrf() {
+    try { return window.sessionStorage.getItem(CSRF_KEY) || ""; } catch (e) { return ""; }
+  }
+
+  function setCsrf(value) {
+    try {
+      if (value) { window.sessionStorage.setItem(CSRF_KEY, value); }
+      else { window.sessionStorage.removeItem(CSRF_KEY); }
+    } catch (e) { /* private mode: kept for this page only */ }
+  }
+
+  /** An API error as {status, message}: the API's own message where it gave one. */
+  function ApiError(status, message) { this.status = status; this.message = message; }
+
+  /** Call the API; JSON bodies are sent as JSON, FormData as multipart. Resolves to the body. */
+  function api(method, path, body, options) {
+    var anonymous = Boolean(options && options.anonymous); // a unit's signed link: no cookie
+    var headers = { "Accept": "application/json", "Accept-Language": I.acceptLanguage() };
+    var init = { method: method, headers: headers, cache: "no-store",
+                 credentials: anonymous ? "omit" : "same-origin" };
+    if (method !== "GET") {
+      if (!anonymous) { headers["X-CSRF-Token"] = csrf(); }
+      if (body instanceof FormData) { init.body = body; }
+      else { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body || {}); }
+    }
+    return fetch(path, init).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (response.ok) { return data; }
+        var message = data && data.error && data.error.message ? String(data.error.message)
+          : "HTTP " + response.status;
+        throw new ApiError(response.status, message);
+      });
+    }, function () {
+      throw new ApiError(0, t("network_error"));
+    });
+  }
+
+  function showMessage(el, message) {
+    el.textContent = message || "";
+    el.hidden = !message;
+  }
+
+  /** Wire the sign-in form: onSignedIn(user) runs after a sign-in or with a live session. */
+  function signIn(onSignedIn) {
+    var form = document.getElementById("signin-form");
+    var error = document.getElementById("signin-error");
+    var who = document.getElementById("signed-in");
+    var out = document.getElementById("signout");
+    var user = null;
+
+    function shown(signedIn) {
+      form.hidden = signedIn;
+      document.getElementById("workspace").hidden = !signedIn;
+      out.hidden = !signedIn;
+      who.hidden = !signedIn;
+    }
+    function whoText() {
+      if (user) { who.textContent = t("signed_in_as", { name: user.name || user.phone || "" }); }
+    }
+    listeners.push(whoText);
+
+    function enter(u) { user = u; whoText(); shown(true); onSignedIn(u); }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      showMessage(error, "");
+      var phone = document.getElementById("signin-phone").value.trim();
+      var password = document.getElementById("signin-password").value;
+      if (!phone || !password) { showMessage(error, t("signin_missing")); return; }
+      api("POST", "/api/v1/auth/session", { phone: phone, password: password }).then(function (b) {
+        setCsrf(b.csrf_token);
+        document.getElementById("signin-password").value = "";
+        enter(b.user || {});
+      }, function (e) { showMessage(error, e.message); });
+    });
+    out.addEventListener("click", function () {
+      api("POST", "/api/v1/auth/logout", {}).catch(function () { return null; }).then(function () {
+        setCsrf("");
+        user = null;
+        shown(false);
+      });
+    });
+    shown(false);
+    if (csrf()) {  // a sign-in earlier in this tab: still valid?
+      api("GET", "/api/v1/auth/me").then(enter, function () { setCsrf(""); });
+    }
+  }
+
+  window.HazardDesk = {
+    t: t, label: label, api: api, signIn: signIn, showMessage: showMessage,
+    formatTime: formatTime, sameOriginPath: sameOriginPath,
+    onChange: function (fn) { listeners.push(fn); }
+  };
+
+  I.onChange(apply);
+  document.addEventListener("DOMContentLoaded", apply);
+})();

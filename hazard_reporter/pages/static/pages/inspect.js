@@ -1,0 +1,323 @@
+/* The inspectors' desk: the queue with its colour counts and filters, an SVG map of the queue's
+ * points (no tiles: the points are plotted on their own bounding box), and a report's panel with
+ * its photos, reasons, timeline, possible duplicates and the inspector's actions. */
+(function () {
+  "use strict";
+
+  var D = window.HazardDesk;
+  var t = D.t;
+  var $ = function (id) { return document.getElementById(id); };
+  var SVG = "http://www.w3.org/2000/svg";
+  var COLOURS = ["red", "orange", "yellow", "blue"];
+  var FILL = { red: "#b91c1c", orange: "#c2410c", yellow: "#facc15", blue: "#1d4ed8" };
+  var state = { items: [], counts: {}, features: [], current: null };
+
+  function badge(el, severity) {
+    var colour = COLOURS.indexOf(severity) >= 0 ? severity : "none";
+    el.className = "badge sev-" + colour;
+    el.textContent = D.label("severity_", severity);
+  }
+
+  function query() {
+    var params = new URLSearchParams();
+    if ($("f-severity").value) { params.set("severity", $("f-severity").value); }
+    if ($("f-status").value) { params.set("status", $("f-status").value); }
+    if ($("f-overdue").checked) { params.set("overdue", "true"); }
+    params.set("limit", "100");
+    return params;
+  }
+
+  function renderCounts() {
+    var list = $("counts");
+    list.replaceChildren();
+    COLOURS.forEach(function (colour) {
+      var li = document.createElement("li");
+      var b = document.createElement("span");
+      badge(b, colour);
+      var n = document.createElement("span");
+      n.className = "count";
+      n.setAttribute("data-colour", colour);
+      n.textContent = String(state.counts[colour] || 0);
+      li.append(b, document.createTextNode(" "), n);
+      list.append(li);
+    });
+  }
+
+  function renderQueue() {
+    var list = $("queue");
+    list.replaceChildren();
+    state.items.forEach(function (report) {
+      var li = document.createElement("li");
+      li.className = "card queue-item";
+      li.setAttribute("data-report-id", String(report.id));
+      var open = document.createElement("button");
+      open.type = "button";
+      open.className = "queue-open";
+      var b = document.createElement("span");
+      badge(b, report.severity);
+      var id = document.createElement("span");
+      id.className = "queue-id";
+      id.textContent = "#" + report.id;
+      var st = document.createElement("span");
+      st.className = "status-label";
+      st.textContent = D.label("status_", report.status);
+      var text = document.createElement("span");
+      text.className = "card-text";
+      text.textContent = String(report.sector_name || "") + " · " + String(report.description || "");
+      open.append(b, document.createTextNode(" "), id, document.createTextNode(" "), st,
+        document.createElement("br"), text);
+      if (report.deadlines && report.deadlines.overdue) {
+        var late = document.createElement("span");
+        late.className = "badge sev-red";
+        late.textContent = t("overdue");
+        open.append(document.createTextNode(" "), late);
+      }
+      open.addEventListener("click", function () { openReport(report.id); });
+      li.append(open);
+      list.append(li);
+    });
+    $("queue-empty").hidden = state.items.length > 0;
+  }
+
+  /** The queue's located reports as dots on their own bounding box (equirectangular). */
+  function renderMap() {
+    var box = $("map");
+    box.replaceChildren();
+    var ids = {};
+    state.items.forEach(function (r) { ids[r.id] = true; });
+    var points = state.features.filter(function (f) {
+      return ids[f.id] && f.geometry && Array.isArray(f.geometry.coordinates);
+    });
+    $("map-empty").hidden = points.length > 0;
+    if (!points.length) { return; }
+    var W = 600, H = 400, PAD = 24;
+    var lons = points.map(function (f) { return f.geometry.coordinates[0]; });
+    var lats = points.map(function (f) { return f.geometry.coordinates[1]; });
+    var minLon = Math.min.apply(null, lons), maxLon = Math.max.apply(null, lons);
+    var minLat = Math.min.apply(null, lats), maxLat = Math.max.apply(null, lats);
+    var midLat = (minLat + maxLat) / 2;
+    var kx = Math.cos(midLat * Math.PI / 180);
+    var spanX = Math.max((maxLon - minLon) * kx, 0.002), spanY = Math.max(maxLat - minLat, 0.002);
+    var scale = Math.min((W - 2 * PAD) / spanX, (H - 2 * PAD) / spanY);
+    var cx = (minLon + maxLon) / 2, cy = midLat;
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", t("map_heading"));
+    svg.setAttribute("class", "queue-map");
+    var frame = document.createElementNS(SVG, "rect");
+    frame.setAttribute("x", "0"); frame.setAttribute("y", "0");
+    frame.setAttribute("width", String(W)); frame.setAttribute("height", String(H));
+    frame.setAttribute("class", "map-frame");
+    svg.append(frame);
+    points.forEach(function (f) {
+      var lon = f.geometry.coordinates[0], lat = f.geometry.coordinates[1];
+      var x = W / 2 + (lon - cx) * kx * scale, y = H / 2 - (lat - cy) * scale;
+      var severity = f.properties && f.properties.severity;
+      var dot = document.createElementNS(SVG, "circle");
+      dot.setAttribute("cx", x.toFixed(1));
+      dot.setAttribute("cy", y.toFixed(1));
+      dot.setAttribute("r", "10");
+      dot.setAttribute("fill", FILL[severity] || "#6b7280");
+      dot.setAttribute("class", "map-dot");
+      dot.setAttribute("data-report-id", String(f.id));
+      dot.setAttribute("data-severity", String(severity || ""));
+      dot.setAttribute("tabindex", "0");
+      var title = document.createElementNS(SVG, "title");
+      title.textContent = "#" + f.id + " " + D.label("severity_", severity);
+      dot.append(title);
+      dot.addEventListener("click", function () { openReport(f.id); });
+      dot.addEventListener("keydown", function (e) { if (e.key === "Enter") { openReport(f.id); } });
+      svg.append(dot);
+    });
+    box.append(svg);
+  }
+
+  function loadQueue() {
+    D.showMessage($("queue-error"), "");
+    var params = query();
+    var geo = new URLSearchParams();
+    if (params.get("severity")) { geo.set("severity", params.get("severity")); }
+    if (params.get("status")) { geo.set("status", params.get("status")); }
+    return Promise.all([
+      D.api("GET", "/api/v1/inspect/queue?" + params.toString()),
+      D.api("GET", "/api/v1/reports.geojson?" + geo.toString())
+    ]).then(function (answers) {
+      state.items = answers[0].items || [];
+      state.counts = answers[0].counts || {};
+      state.features = answers[1].features || [];
+      renderCounts();
+      renderQueue();
+      renderMap();
+    }, function (e) { D.showMessage($("queue-error"), e.message); });
+  }
+
+  function photoList(list, photos) {
+    list.replaceChildren();
+    (photos || []).forEach(function (photo, index) {
+      if (!D.sameOriginPath(photo.thumbnail_url)) { return; }
+      var li = document.createElement("li");
+      li.className = "preview";
+      var a = document.createElement("a");
+      a.href = D.sameOriginPath(photo.url) ? photo.url : photo.thumbnail_url;
+      a.target = "_blank";
+      a.rel = "noopener";
+      var img = document.createElement("img");
+      img.src = photo.thumbnail_url;
+      img.alt = t("photo_label", { n: index + 1 });
+      a.append(img);
+      li.append(a);
+      list.append(li);
+    });
+  }
+
+  function textList(list, texts) {
+    list.replaceChildren();
+    texts.forEach(function (text) {
+      var li = document.createElement("li");
+      li.textContent = text;
+      list.append(li);
+    });
+  }
+
+  function renderReport(report) {
+    state.current = report;
+    $("p-id").textContent = "#" + report.id;
+    badge($("p-severity"), report.severity);
+    $("p-status").textContent = D.label("status_", report.status);
+    $("p-overdue").hidden = !(report.deadlines && report.deadlines.overdue);
+    $("p-sector").textContent = String(report.sector_name || report.sector || "");
+    $("p-description").textContent = String(report.description || "");
+    var loc = report.location || {};
+    $("p-location").textContent = loc.lat === null || loc.lat === undefined ? "—"
+      : Number(loc.lat).toFixed(6) + ", " + Number(loc.lon).toFixed(6) +
+        (loc.accuracy_m ? " (±" + Math.round(loc.accuracy_m) + " m)" : "") +
+        (loc.source ? " · " + loc.source : "");
+    $("p-region").textContent = report.region ? String(report.region.name || report.region.code) : "—";
+    $("p-submitted").textContent = D.formatTime(report.submitted_at);
+    photoList($("p-photos"), report.photos);
+    photoList($("p-after-photos"), report.rectification_photos);
+    $("p-after").hidden = !(report.rectification_photos || []).length;
+    var reasons = (report.triage && report.triage.reasons) || [];
+    textList($("p-reasons"), reasons.map(function (r) { return String(r.text || r.code || ""); }));
+    if (report.triage && report.triage.override_reason) {
+      var li = document.createElement("li");
+      li.textContent = String(report.triage.override_reason);
+      $("p-reasons").append(li);
+    }
+    var flags = report.flags || [];
+    textList($("p-flags"), flags.map(String));
+    $("p-flags-box").hidden = !flags.length;
+    $("clear-flags-box").hidden = !flags.length;
+    var timeline = $("p-timeline");
+    timeline.replaceChildren();
+    (report.timeline || []).forEach(function (event) {
+      var li = document.createElement("li");
+      var time = document.createElement("time");
+      time.dateTime = String(event.at || "");
+      time.textContent = D.formatTime(event.at);
+      var what = document.createElement("span");
+      what.className = "timeline-what";
+      what.textContent = event.to_status && event.from_status !== event.to_status
+        ? D.label("status_", event.to_status) : D.label("action_", event.action);
+      li.append(time, document.createTextNode(" "), what);
+      if (event.actor) {
+        li.append(document.createTextNode(" · " + String(event.actor)));
+      }
+      timeline.append(li);
+    });
+    var outcome = report.outcome || {};
+    $("p-outcome").hidden = !outcome.hazard_confirmed;
+    if (outcome.hazard_confirmed) {
+      $("p-outcome").textContent = t("outcome_saved", {
+        h: t("hazard_" + outcome.hazard_confirmed),
+        p: outcome.accident_prevented ? t("outcome_prevented") : ""
+      });
+    }
+    $("panel").hidden = false;
+  }
+
+  function renderDuplicates(candidates) {
+    var list = $("p-duplicates");
+    list.replaceChildren();
+    candidates.forEach(function (c) {
+      var li = document.createElement("li");
+      li.className = "card duplicate";
+      li.setAttribute("data-report-id", String(c.id));
+      if (D.sameOriginPath(c.thumbnail_url)) {
+        var img = document.createElement("img");
+        img.src = c.thumbnail_url;
+        img.alt = "#" + c.id;
+        img.className = "dup-thumb";
+        li.append(img);
+      }
+      var b = document.createElement("span");
+      badge(b, c.severity);
+      var text = document.createElement("button");
+      text.type = "button";
+      text.className = "link-button";
+      text.textContent = "#" + c.id + " · " + D.label("status_", c.status) + " · " +
+        t("distance_m", { m: Math.round(Number(c.distance_m) || 0) });
+      text.addEventListener("click", function () { openReport(c.id); });
+      li.append(b, document.createTextNode(" "), text);
+      list.append(li);
+    });
+    $("p-duplicates-none").hidden = candidates.length > 0;
+  }
+
+  function openReport(id) {
+    D.showMessage($("action-error"), "");
+    D.showMessage($("action-done"), "");
+    return D.api("GET", "/api/v1/reports/" + encodeURIComponent(id)).then(function (report) {
+      renderReport(report);
+      $("panel").scrollIntoView({ block: "start" });
+      return D.api("GET", "/api/v1/reports/" + encodeURIComponent(id) + "/duplicates")
+        .then(renderDuplicates, function () { renderDuplicates([]); });
+    }, function (e) { D.showMessage($("queue-error"), e.message); });
+  }
+
+  function act(action, body) {
+    if (!state.current) { return; }
+    D.showMessage($("action-error"), "");
+    D.showMessage($("action-done"), "");
+    var id = state.current.id;
+    D.api("POST", "/api/v1/reports/" + id + "/" + action, body || {}).then(function (report) {
+      renderReport(report);
+      D.showMessage($("action-done"), t("done"));
+      loadQueue();
+    }, function (e) { D.showMessage($("action-error"), e.message); });
+  }
+
+  function withReason(input, action) {
+    var reason = $(input).value.trim();
+    if (!reason) { D.showMessage($("action-error"), t("reason_missing")); return; }
+    act(action, { reason: reason });
+    $(input).value = "";
+  }
+
+  $("filters").addEventListener("submit", function (e) { e.preventDefault(); loadQueue(); });
+  ["f-severity", "f-status", "f-overdue"].forEach(function (id) {
+    $(id).addEventListener("change", loadQueue);
+  });
+  $("act-triage").addEventListener("click", function () { act("triage"); });
+  $("act-forward").addEventListener("click", function () { act("forward"); });
+  $("act-verify").addEventListener("click", function () { act("verify"); });
+  $("act-reject").addEventListener("click", function () { withReason("reject-reason", "reject"); });
+  $("act-clear-flags").addEventListener("click", function () {
+    withReason("clear-flags-reason", "clear-flags");
+  });
+  $("outcome-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var body = { hazard_confirmed: $("o-hazard").value, accident_prevented: $("o-prevented").checked };
+    var account = $("o-account").value.trim();
+    if (account) { body.account = account; }
+    act("outcome", body);
+  });
+  $("panel-close").addEventListener("click", function () { $("panel").hidden = true; });
+  D.onChange(function () {
+    if (state.items.length || state.features.length) { renderCounts(); renderQueue(); renderMap(); }
+    if (state.current && !$("panel").hidden) { renderReport(state.current); }
+  });
+
+  D.signIn(function () { loadQueue(); });
+})();

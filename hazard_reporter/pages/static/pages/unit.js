@@ -1,0 +1,117 @@
+/* A unit's page for its signed link, opened as /unit#<token>: the report as the unit sees it
+ * (nothing about the reporter), acknowledge, and report the rectification with after-photos.
+ * The token stays in the fragment and travels only in the API path; no cookie is sent. */
+(function () {
+  "use strict";
+
+  var D = window.HazardDesk;
+  var t = D.t;
+  var $ = function (id) { return document.getElementById(id); };
+  var current = null;
+
+  function token() {
+    var raw = window.location.hash.replace(/^#/, "").trim();
+    try { raw = decodeURIComponent(raw); } catch (e) { /* keep as typed */ }
+    return /^[A-Za-z0-9._~:-]{10,2000}$/.test(raw) ? raw : "";
+  }
+
+  function base() { return "/api/v1/unit/" + encodeURIComponent(token()); }
+
+  function photoList(list, photos) {
+    list.replaceChildren();
+    (photos || []).forEach(function (photo, index) {
+      if (!D.sameOriginPath(photo.thumbnail_url)) { return; }
+      var li = document.createElement("li");
+      li.className = "preview";
+      var img = document.createElement("img");
+      img.src = photo.thumbnail_url;
+      img.alt = t("photo_label", { n: index + 1 });
+      li.append(img);
+      list.append(li);
+    });
+  }
+
+  function render(report) {
+    current = report;
+    $("u-id").textContent = String(report.id);
+    var severity = /^(red|orange|yellow|blue)$/.test(report.severity) ? report.severity : "none";
+    $("u-severity").className = "badge sev-" + severity;
+    $("u-severity").textContent = D.label("severity_", report.severity);
+    $("u-status").textContent = D.label("status_", report.status);
+    $("u-sector").textContent = String(report.sector_name || report.sector || "");
+    $("u-description").textContent = String(report.description || "");
+    var loc = report.location || {};
+    $("u-location").textContent = loc.lat === null || loc.lat === undefined ? "—"
+      : Number(loc.lat).toFixed(6) + ", " + Number(loc.lon).toFixed(6);
+    $("u-submitted").textContent = D.formatTime(report.submitted_at);
+    var deadlines = report.deadlines || {};
+    $("u-ack-due").textContent = D.formatTime(deadlines.acknowledge_due_at) || "—";
+    $("u-fix-due").textContent = D.formatTime(deadlines.rectify_due_at) || "—";
+    photoList($("u-photos"), report.photos);
+    photoList($("u-after-photos"), report.rectification_photos);
+    $("u-after").hidden = !(report.rectification_photos || []).length;
+    var list = $("u-timeline");
+    list.replaceChildren();
+    (report.timeline || []).forEach(function (event) {
+      var li = document.createElement("li");
+      var time = document.createElement("time");
+      time.dateTime = String(event.at || "");
+      time.textContent = D.formatTime(event.at);
+      var what = document.createElement("span");
+      what.className = "timeline-what";
+      what.textContent = event.to_status && event.from_status !== event.to_status
+        ? D.label("status_", event.to_status) : D.label("action_", event.action);
+      li.append(time, document.createTextNode(" "), what);
+      list.append(li);
+    });
+    $("act-acknowledge").hidden = report.status !== "forwarded";
+    $("rectify-form").hidden = ["forwarded", "acknowledged", "rectifying"].indexOf(report.status) < 0;
+    $("unit-report").hidden = false;
+  }
+
+  function load() {
+    D.showMessage($("unit-error"), "");
+    if (!token()) { $("unit-report").hidden = true; D.showMessage($("unit-error"), t("unit_no_token")); return; }
+    D.api("GET", base(), null, { anonymous: true }).then(render, function (e) {
+      $("unit-report").hidden = true;
+      D.showMessage($("unit-error"), e.status === 404 ? t("unit_not_found") : e.message);
+    });
+  }
+
+  function done(report) {
+    render(report);
+    D.showMessage($("action-done"), t("done"));
+  }
+
+  function failed(e) { D.showMessage($("action-error"), e.message); }
+
+  $("act-acknowledge").addEventListener("click", function () {
+    D.showMessage($("action-error"), "");
+    D.showMessage($("action-done"), "");
+    D.api("POST", base() + "/acknowledge", {}, { anonymous: true }).then(done, failed);
+  });
+
+  $("rectify-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    D.showMessage($("action-error"), "");
+    D.showMessage($("action-done"), "");
+    var note = $("rectify-note").value.trim();
+    var files = $("rectify-photos").files;
+    if (!note || !files || !files.length) { failed({ message: t("rectify_missing") }); return; }
+    var form = new FormData();
+    form.append("note", note);
+    Array.prototype.slice.call(files, 0, 6).forEach(function (file) {
+      form.append("photos", file, file.name);
+    });
+    $("act-rectify").disabled = true;
+    D.api("POST", base() + "/rectification", form, { anonymous: true }).then(function (report) {
+      $("rectify-note").value = "";
+      $("rectify-photos").value = "";
+      done(report);
+    }, failed).then(function () { $("act-rectify").disabled = false; });
+  });
+
+  window.addEventListener("hashchange", load);
+  D.onChange(function () { if (current) { render(current); } });
+  load();
+})();

@@ -1,0 +1,222 @@
+"""The desk pages in a real browser: a worker reports on /report, an inspector works it on
+/inspect (queue, SVG map, panel), the unit fixes it through its link on /unit, the inspector
+verifies it, and the committee finds the reporter on /committee and downloads the XLSX.
+
+Debian's Chromium driven by Playwright, as in test_pages_browser.py (skipped without either).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from hazard_reporter.extensions import db
+from tests.conftest import PASSWORD, make_user
+from tests.fixtures import make_jpeg
+from tests.test_pages_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MIANYANG,
+    PHONE,
+    WAIT_MS,
+    assert_same_origin,
+    fill_report,
+    screenshot,
+)
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+openpyxl = pytest.importorskip("openpyxl")
+expect = sync_api.expect
+DESK = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """Pages in their own contexts (their own cookies), all recording into one request list."""
+    contexts = []
+    requests: list[str] = []
+
+    def open_page(viewport=PHONE, *, mobile=True, **options):
+        context = browser.new_context(
+            viewport=viewport,
+            device_scale_factor=2 if mobile else 1,
+            is_mobile=mobile,
+            has_touch=mobile,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            **options,
+        )
+        context.set_default_timeout(WAIT_MS)
+        context.on("request", lambda request: requests.append(request.url))
+        contexts.append(context)
+        return context.new_page()
+
+    open_page.requests = requests
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, person) -> None:
+    page.get_by_label("手机号").fill(person["phone"])
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.locator("#signin-form")).to_be_hidden()
+
+
+def unit_token(app, report_id: int) -> str:
+    from hazard_reporter.deliveries.models import Delivery
+
+    with app.app_context():
+        delivery = db.session.scalar(
+            select(Delivery).where(
+                Delivery.report_id == report_id, Delivery.kind == "report.forwarded"
+            )
+        )
+        link = delivery.payload["unit_link"]
+        db.session.remove()
+    path = urlsplit(link).path
+    assert path.startswith("/api/v1/unit/")
+    return path.removeprefix("/api/v1/unit/")
+
+
+def test_report_to_award_through_the_desk_pages(app, live_server, open_page, tmp_path):
+    client = app.test_client()
+    inspector = make_user(app, "inspector", regions=["510000"])
+    committee = make_user(app, "committee")
+    worker_phone = "13800138000"
+    signup = client.post(
+        "/api/v1/auth/signup",
+        json={"phone": worker_phone, "password": PASSWORD, "name": "王师傅"},
+    )
+    assert signup.status_code in (200, 201), signup.json
+    worker_headers = {"Authorization": f"Bearer {signup.json['access_token']}"}
+    me = client.patch("/api/v1/auth/me", json={"consent_named": True}, headers=worker_headers)
+    assert me.status_code == 200, me.json
+
+    # 1. The worker reports a photo from the phone page (anonymously), then claims it.
+    photo = tmp_path / "guardrail.jpg"
+    photo.write_bytes(
+        make_jpeg(
+            1200, 900, gps=(MIANYANG["latitude"], MIANYANG["longitude"]), make="HUAWEI", model="P60"
+        )
+    )
+    worker = open_page(geolocation=MIANYANG, permissions=["geolocation"])
+    worker.goto(f"{live_server}/report")
+    expect(worker.locator("#loc-lat")).to_have_text("31.467500")
+    fill_report(worker, [str(photo)], sector="construction", description="脚手架缺少防护栏杆")
+    worker.get_by_role("button", name="发送").click()
+    sent = worker.locator("#sent-list .sent-report")
+    expect(sent).to_have_count(1)
+    report_id = int(sent.get_attribute("data-report-id"))
+    token = sent.locator(".token").inner_text()
+    screenshot(worker, "desk-1-worker-sent")
+    claimed = client.post(
+        f"/api/v1/reports/{report_id}/claim",
+        headers={**worker_headers, "X-Followup-Token": token},
+    )
+    assert claimed.status_code == 200, claimed.json
+
+    # 2. The inspector signs in, finds it in the queue and on the map, triages and forwards it.
+    desk = open_page(DESK, mobile=False)
+    desk.goto(f"{live_server}/inspect")
+    sign_in(desk, inspector)
+    item = desk.locator(f"#queue .queue-item[data-report-id='{report_id}']")
+    expect(item).to_have_count(1)
+    dot = desk.locator(f"#map svg circle.map-dot[data-report-id='{report_id}']")
+    expect(dot).to_have_count(1)
+    severity = dot.get_attribute("data-severity")
+    assert severity in {"red", "orange", "yellow", "blue"}
+    expect(desk.locator(f"#counts .count[data-colour='{severity}']")).to_have_text("1")
+    dot.click()  # the map opens the report's panel
+    expect(desk.locator("#p-id")).to_have_text(f"#{report_id}")
+    expect(desk.locator("#p-photos img").first).to_be_visible()
+    expect(desk.locator("#p-location")).to_contain_text("31.467500, 104.679600")
+    expect(desk.locator("#p-reasons li").first).not_to_be_empty()
+    expect(desk.locator("#p-timeline li")).to_have_count(2)  # submitted, claimed
+    expect(desk.locator("#p-timeline")).to_contain_text("已认领到账号")
+    expect(desk.locator("#p-duplicates-none")).to_be_visible()
+    screenshot(desk, "desk-2-inspector-panel")
+    desk.get_by_role("button", name="确认研判").click()
+    expect(desk.locator("#p-status")).to_have_text("已研判")
+    desk.get_by_role("button", name="转交责任单位").click()
+    expect(desk.locator("#p-status")).to_have_text("已转交责任单位")
+    desk.get_by_role("button", name="验收通过").click()  # too early: the API's message is shown
+    expect(desk.locator("#action-error")).to_be_visible()
+    expect(desk.locator("#action-error")).not_to_be_empty()
+    screenshot(desk, "desk-3-inspector-forwarded")
+
+    # 3. The unit opens its signed link, acknowledges, and reports the rectification.
+    unit = open_page()
+    unit.goto(f"{live_server}/unit#{unit_token(app, report_id)}")
+    expect(unit.locator("#u-status")).to_have_text("已转交责任单位")
+    expect(unit.locator("#u-photos img").first).to_be_visible()
+    unit.get_by_role("button", name="签收").click()
+    expect(unit.locator("#u-status")).to_have_text("责任单位已签收")
+    after = tmp_path / "after.jpg"
+    after.write_bytes(make_jpeg(800, 600, color=(40, 160, 60)))
+    unit.get_by_label("整改说明").fill("已加装防护栏杆")
+    unit.set_input_files("#rectify-photos", [str(after)])
+    unit.get_by_role("button", name="提交整改").click()
+    expect(unit.locator("#u-status")).to_have_text("已整改")
+    expect(unit.locator("#u-after-photos img")).to_have_count(1)
+    screenshot(unit, "desk-4-unit-rectified")
+
+    # 4. The inspector verifies it and records a prevented accident.
+    desk.reload()  # the sign-in survives in this tab
+    item = desk.locator(f"#queue .queue-item[data-report-id='{report_id}']")
+    expect(item).to_contain_text("已整改")
+    item.locator("button").click()
+    expect(desk.locator("#p-after-photos img")).to_have_count(1)
+    desk.get_by_role("button", name="验收通过").click()
+    expect(desk.locator("#p-status")).to_have_text("已验证")
+    desk.get_by_label("隐患认定").select_option("major")
+    desk.get_by_label("避免了事故").check()
+    desk.get_by_label("经过说明").fill("避免了高处坠落")
+    desk.get_by_role("button", name="保存结果").click()
+    expect(desk.locator("#p-outcome")).to_contain_text("避免了事故")
+    screenshot(desk, "desk-5-inspector-verified")
+
+    # 5. The committee finds the reporter in the year's list and downloads the XLSX.
+    board = open_page(DESK, mobile=False, accept_downloads=True)
+    board.goto(f"{live_server}/committee")
+    sign_in(board, committee)
+    row = board.locator("#awards-body tr", has_text="王师傅")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(f"#{report_id}")
+    expect(board.locator("#export-xlsx")).to_have_attribute(
+        "href", "/api/v1/awards/export.xlsx?period=year"
+    )
+    screenshot(board, "desk-6-committee")
+    with board.expect_download() as info:
+        board.get_by_role("link", name="导出 Excel").click()
+    assert info.value.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    book = openpyxl.load_workbook(saved, read_only=True)
+    values = [
+        [cell for cell in line if cell is not None]
+        for sheet in book.worksheets
+        for line in sheet.iter_rows(values_only=True)
+    ]
+    book.close()
+    mine = [line for line in values if "王师傅" in line]
+    assert len(mine) == 1, values
+    assert any(str(report_id) in str(cell) for cell in mine[0])
+
+    # English on request, and nothing left the app's origin.
+    board.get_by_role("button", name="English").click()
+    expect(board.get_by_role("link", name="Export Excel")).to_be_visible()
+    assert_same_origin(open_page.requests, live_server)
