@@ -94,6 +94,14 @@ class Config:
     SMTP_STARTTLS = False
     SMTP_SSL = False  # implicit TLS on port 465
 
+    # The report page's pin map: no tiles (and no request off the app's origin) unless an operator
+    # sets a tile URL template (its origin is then added to the pages' CSP img-src). The pin is in
+    # WGS-84: use a WGS-84 tile server. GCJ-02 tiles (AMap, Tencent) would show it a few hundred
+    # metres off the roads until the page converts between the two (not done yet).
+    MAP_TILE_URL: str | None = None
+    MAP_TILE_SUBDOMAINS = "abc"  # Leaflet's {s} values; AMap's webrd0{s} needs "1234"
+    MAP_TILE_ATTRIBUTION = ""
+
     CERTIFICATE_ISSUER = "四川省总工会"  # printed on commendation certificates
 
     PAGE_SIZE = 20

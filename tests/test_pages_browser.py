@@ -332,3 +332,78 @@ def test_pages_send_a_strict_content_security_policy(client, app):
         assert b"<script>" not in response.data  # no inline script
     with client.get("/pages-static/pages/report.js") as script:  # closes the served file
         assert script.status_code == 200
+
+
+def test_pin_map_corrects_the_location_without_leaving_the_origin(
+    phone, app, live_server, tmp_path
+):
+    metres_per_degree = 111195
+    phone.goto(f"{live_server}/report")
+    pin_map = phone.get_by_role("application", name="地图：拖动图钉修正位置")
+    expect(pin_map).to_be_visible()
+    expect(pin_map.locator(".leaflet-marker-icon")).to_be_visible()
+    expect(pin_map.locator(".leaflet-control-scale-line")).to_be_visible()
+    assert pin_map.locator(".leaflet-tile").count() == 0  # no tile server configured
+    assert 200 <= pin_map.bounding_box()["height"] <= 240
+
+    # "Locate again" drops a correction: back to the phone's fix.
+    phone.get_by_role("button", name="图钉向东移 10 米").click()
+    expect(phone.locator("#pin-offset")).to_have_text("已将位置向东 10 米调整")
+    phone.get_by_role("button", name="重新定位").click()
+    expect(phone.locator("#pin-offset")).to_be_hidden()
+    expect(phone.locator("#loc-lat")).to_have_text("31.467500")
+    expect(phone.locator("#loc-lon")).to_have_text("104.679600")
+
+    north = phone.get_by_role("button", name="图钉向北移 10 米")
+    for _ in range(3):
+        north.click()
+    expect(phone.locator("#pin-offset")).to_have_text("已将位置向北 30 米调整")
+    expect(phone.locator("#location-status")).to_contain_text("已在地图上修正位置")
+    fill_report(phone, photo_files(tmp_path)[:1], sector="construction", description="基坑边缺护栏")
+    screenshot(phone, "report-pin-moved")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+
+    from hazard_reporter.reports.models import Report
+
+    with app.app_context():
+        report = db.session.scalars(select(Report)).one()
+        assert report.location_source == "manual"
+        assert report.lat == pytest.approx(
+            31.4675 + 30 / metres_per_degree, abs=1 / metres_per_degree
+        )
+        assert report.lon == pytest.approx(104.6796, abs=1 / metres_per_degree)
+        db.session.remove()
+    paths = {urlsplit(url).path for url in phone.requests}
+    assert "/static/vendor/leaflet/leaflet.js" in paths
+    assert_same_origin(phone.requests, live_server)
+
+
+def test_dragging_the_pin_sends_a_manual_location(phone, app, live_server, tmp_path):
+    phone.goto(f"{live_server}/report")
+    marker = phone.locator("#pin-map .leaflet-marker-icon")
+    expect(marker).to_be_visible()
+    box = marker.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    phone.mouse.move(x, y)
+    phone.mouse.down()
+    for step in range(1, 11):
+        phone.mouse.move(x + 4 * step, y - 3 * step)  # up and right: north-east
+    phone.mouse.up()
+    expect(phone.locator("#pin-offset")).to_contain_text("向北")
+    expect(phone.locator("#pin-offset")).to_contain_text("向东")
+    shown_lat = float(phone.locator("#loc-lat").inner_text())
+    fill_report(phone, photo_files(tmp_path)[:1], sector="other", description="井盖缺失")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+
+    from hazard_reporter.reports.models import Report
+
+    with app.app_context():
+        report = db.session.scalars(select(Report)).one()
+        assert report.location_source == "manual"
+        assert report.lat > 31.4675 and report.lon > 104.6796
+        assert report.lat == pytest.approx(shown_lat, abs=1e-6)
+        assert report.accuracy_m is None
+        db.session.remove()
+    assert_same_origin(phone.requests, live_server)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import DEFAULT_SECRET_KEY
@@ -12,12 +17,65 @@ CORS_ALLOWED_HEADERS = (
 )
 CORS_EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed"
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
-# The API's docs page (Swagger UI) runs one inline start-up script; everything is same-origin.
+# The API's docs page (Swagger UI) runs one inline start-up script; everything is same-origin,
+# but for the map tiles of MAP_TILE_URL when an operator sets one (see html_csp).
 HTML_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'"
 )
+_PLACEHOLDER = re.compile(r"\{[^}]*\}")
+
+
+def tile_origins(url_template: str | None, subdomains: str = "abc") -> list[str]:
+    """The origins a Leaflet tile URL template loads from, as CSP sources.
+
+    ``{s}`` in the host is expanded over ``subdomains`` (Leaflet's option); any other placeholder
+    left in the host makes its label and those left of it a ``*.`` wildcard. A template without a
+    scheme (``//host/...``) is taken as https. An unusable template gives no origin.
+    """
+    if not url_template:
+        return []
+    template = url_template.strip()
+    if template.startswith("//"):
+        template = "https:" + template
+    try:
+        parts = urlsplit(template)
+    except ValueError:
+        return []
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return []
+    hosts = (
+        [parts.netloc.replace("{s}", sub) for sub in (subdomains or "abc")]
+        if "{s}" in parts.netloc
+        else [parts.netloc]
+    )
+    origins: list[str] = []
+    for host in hosts:
+        host = host.rpartition("@")[2]  # never credentials in a policy
+        labels = host.split(".")
+        templated = [i for i, label in enumerate(labels) if _PLACEHOLDER.search(label)]
+        if templated:
+            rest = labels[templated[-1] + 1 :]
+            if len(rest) < 2 or any(_PLACEHOLDER.search(label) for label in rest):
+                return []  # a wildcard over a bare TLD (or a templated port) is refused
+            host = "*." + ".".join(rest)
+        if re.search(r"[\s;,'\"]", host):
+            return []
+        origin = f"{parts.scheme}://{host}"
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def html_csp(config: Mapping[str, Any]) -> str:
+    """The pages' policy: HTML_CSP, with the tile server's origins in img-src when configured."""
+    origins = tile_origins(config.get("MAP_TILE_URL"), config.get("MAP_TILE_SUBDOMAINS") or "abc")
+    if not origins:
+        return HTML_CSP
+    return HTML_CSP.replace(
+        "img-src 'self' data: blob:", "img-src 'self' data: blob: " + " ".join(origins)
+    )
 
 
 class InsecureConfiguration(SystemExit):
@@ -43,7 +101,10 @@ def _security_headers(response):
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    csp = HTML_CSP if response.mimetype == "text/html" else JSON_CSP
+    if response.mimetype == "text/html":
+        csp = current_app.extensions.get("hazard_html_csp", HTML_CSP)
+    else:
+        csp = JSON_CSP
     headers.setdefault("Content-Security-Policy", csp)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
@@ -78,5 +139,6 @@ def register_security(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["SESSION_COOKIE_NAME"] = "hazard_session"
     app.config["PERMANENT_SESSION_LIFETIME"] = app.config["WEB_SESSION_HOURS"] * 3600
+    app.extensions["hazard_html_csp"] = html_csp(app.config)
     app.after_request(_security_headers)
     app.after_request(_cors(set(app.config.get("CORS_ORIGINS") or [])))

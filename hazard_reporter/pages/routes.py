@@ -7,7 +7,7 @@ never reaches the server or its logs), so they need no session, no CSRF token an
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 pages = Blueprint(
     "pages",
@@ -20,8 +20,17 @@ pages = Blueprint(
 
 @pages.get("/report")
 def report():
-    """The phone page for reporting a hazard (works offline once loaded; queues and retries)."""
-    return render_template("pages/report.html")
+    """The phone page for reporting a hazard (works offline once loaded; queues and retries).
+
+    Its pin map shows tiles only when ``MAP_TILE_URL`` is set (the CSP then allows that origin);
+    the settings reach the script as data- attributes, never as an inline script."""
+    config = current_app.config
+    return render_template(
+        "pages/report.html",
+        tile_url=config.get("MAP_TILE_URL") or "",
+        tile_subdomains=config.get("MAP_TILE_SUBDOMAINS") or "abc",
+        tile_attribution=config.get("MAP_TILE_ATTRIBUTION") or "",
+    )
 
 
 @pages.get("/status")

@@ -222,20 +222,32 @@
 
   /* -------------------------------------------------------------------------- location -- */
 
-  var fix = null;          // {lat, lon, accuracy_m, at}
+  var fix = null;          // {lat, lon, accuracy_m, at}: the phone's own fix
+  var pin = null;          // {lat, lon} once the worker moved the pin; null: the fix is used
   var locationKey = "location_waiting";
 
+  /** Where the report will say the hazard is, and how that point was obtained. */
+  function chosenLocation() {
+    if (pin) { return { lat: pin.lat, lon: pin.lon, accuracy_m: null, source: "manual" }; }
+    if (fix) { return { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, source: "device" }; }
+    return null;
+  }
+
   function renderLocation() {
-    $("location-status").textContent = t(locationKey);
+    $("location-status").textContent = t(pin ? "location_manual" : locationKey);
     var values = $("location-values");
-    if (!fix) { values.hidden = true; return; }
+    var where = chosenLocation();
+    if (!where) { values.hidden = true; renderPin(); return; }
     values.hidden = false;
-    $("loc-lat").textContent = fix.lat.toFixed(6);
-    $("loc-lon").textContent = fix.lon.toFixed(6);
-    $("loc-acc").textContent = t("accuracy_value", { m: Math.round(fix.accuracy_m) });
+    $("loc-lat").textContent = where.lat.toFixed(6);
+    $("loc-lon").textContent = where.lon.toFixed(6);
+    $("loc-acc").textContent = pin ? "—" : t("accuracy_value", { m: Math.round(fix.accuracy_m) });
+    renderPin();
   }
 
   function locate() {
+    // "Locate again" also drops a pin the worker moved: the phone's fix is used again.
+    pin = null;
     if (!navigator.geolocation) { locationKey = "location_unsupported"; renderLocation(); return; }
     locationKey = fix ? "location_ok" : "location_waiting";
     renderLocation();
@@ -246,12 +258,118 @@
         accuracy_m: position.coords.accuracy,
         at: position.timestamp
       };
+      pin = null;
       locationKey = "location_ok";
       renderLocation();
     }, function (error) {
       locationKey = error && error.code === 1 ? "location_denied" : "location_failed";
       renderLocation();
     }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+  }
+
+  /* ---------------------------------------------------------------------- the pin map -- */
+
+  // Metres per degree of latitude on the WGS-84 mean sphere (R = 6 371 km): 2πR / 360.
+  var M_PER_DEG = 111195;
+  var NUDGE_M = 10;
+  var pinMap = null;       // the Leaflet map, made when the first fix arrives
+  var pinMarker = null;
+
+  function mPerDegLon(lat) { return M_PER_DEG * Math.cos(lat * Math.PI / 180); }
+
+  function escapeText(text) {
+    var span = document.createElement("span");
+    span.textContent = String(text || "");
+    return span.innerHTML; // Leaflet writes attributions as HTML; the setting is plain text
+  }
+
+  function makePinMap(at) {
+    var box = $("pin-map");
+    if (pinMap || !window.L) { return; }
+    var tileUrl = box.getAttribute("data-tile-url") || "";
+    pinMap = window.L.map(box, {
+      center: [at.lat, at.lon],
+      zoom: 18,
+      maxZoom: 19,
+      minZoom: 3,
+      attributionControl: !!tileUrl
+    });
+    if (tileUrl) {
+      // Only when the operator set MAP_TILE_URL (the CSP allows exactly that origin).
+      window.L.tileLayer(tileUrl, {
+        maxZoom: 19,
+        subdomains: box.getAttribute("data-tile-subdomains") || "abc",
+        attribution: escapeText(box.getAttribute("data-tile-attribution"))
+      }).addTo(pinMap);
+    }
+    window.L.control.scale({ metric: true, imperial: false }).addTo(pinMap);
+    pinMarker = window.L.marker([at.lat, at.lon], {
+      draggable: true, autoPan: true, title: t("pin_marker"), alt: t("pin_marker")
+    }).addTo(pinMap);
+    pinMarker.on("dragend", function () {
+      var ll = pinMarker.getLatLng();
+      setPin(ll.lat, ll.lng);
+    });
+  }
+
+  function setPin(lat, lon) {
+    pin = { lat: lat, lon: window.L ? window.L.Util.wrapNum(lon, [-180, 180], true) : lon };
+    renderLocation();
+  }
+
+  function nudge(direction) {
+    var from = chosenLocation();
+    if (!from) { return; }
+    var lat = from.lat;
+    var lon = from.lon;
+    if (direction === "north") { lat += NUDGE_M / M_PER_DEG; }
+    if (direction === "south") { lat -= NUDGE_M / M_PER_DEG; }
+    if (direction === "east") { lon += NUDGE_M / mPerDegLon(from.lat); }
+    if (direction === "west") { lon -= NUDGE_M / mPerDegLon(from.lat); }
+    setPin(Math.max(-90, Math.min(90, lat)), lon);
+  }
+
+  /** "Moved 12 m north, 5 m east" of the phone's fix; empty when the pin is on the fix. */
+  function offsetText() {
+    if (!pin || !fix) { return ""; }
+    var north = Math.round((pin.lat - fix.lat) * M_PER_DEG);
+    var east = Math.round((pin.lon - fix.lon) * mPerDegLon(fix.lat));
+    var parts = [];
+    if (north) { parts.push(t(north > 0 ? "pin_part_north" : "pin_part_south", { m: Math.abs(north) })); }
+    if (east) { parts.push(t(east > 0 ? "pin_part_east" : "pin_part_west", { m: Math.abs(east) })); }
+    return parts.length ? t("pin_moved", { parts: parts.join(t("pin_part_join")) }) : "";
+  }
+
+  function renderPinLabels() {
+    $("pin-map").setAttribute("aria-label", t("pin_map_label"));
+    $("pin-nudge").setAttribute("aria-label", t("pin_nudge_group"));
+    document.querySelectorAll("[data-nudge]").forEach(function (b) {
+      b.setAttribute("aria-label", t("pin_nudge_" + b.getAttribute("data-nudge")));
+    });
+    if (pinMarker && pinMarker.getElement()) {
+      pinMarker.getElement().setAttribute("title", t("pin_marker"));
+      pinMarker.getElement().setAttribute("alt", t("pin_marker"));
+    }
+  }
+
+  function renderPin() {
+    var box = $("pin-box");
+    var where = chosenLocation();
+    if (!where || !window.L) { box.hidden = true; return; }
+    var wasHidden = box.hidden;
+    box.hidden = false;
+    if (!pinMap) {
+      makePinMap(where);
+    } else {
+      if (wasHidden) { pinMap.invalidateSize(); }
+      pinMarker.setLatLng([where.lat, where.lon]);
+      if (!pinMap.getBounds().pad(-0.1).contains([where.lat, where.lon])) {
+        pinMap.panTo([where.lat, where.lon]);
+      }
+    }
+    var offset = $("pin-offset");
+    offset.textContent = offsetText();
+    offset.hidden = !offset.textContent;
   }
 
   /* ------------------------------------------------------------ reference data (API) -- */
@@ -373,10 +491,18 @@
       region_code: $("region").value || null,
       anonymous: $("anonymous").checked,
       immediate_danger: $("immediate_danger").checked,
-      lat: fix ? fix.lat : null,
-      lon: fix ? fix.lon : null,
-      accuracy_m: fix ? fix.accuracy_m : null
+      lat: null,
+      lon: null,
+      accuracy_m: null,
+      location_source: "device"
     };
+    var where = chosenLocation();
+    if (where) {
+      fields.lat = where.lat;
+      fields.lon = where.lon;
+      fields.accuracy_m = where.accuracy_m;
+      fields.location_source = where.source; // "manual" once the pin was moved
+    }
     var record = {
       key: newKey(),
       created_at: Date.now(),
@@ -406,6 +532,8 @@
     $("description").value = "";
     $("immediate_danger").checked = false;
     document.querySelectorAll("input[name=sector]").forEach(function (i) { i.checked = false; });
+    pin = null; // the next hazard starts from the phone's fix again
+    renderLocation();
   }
 
   /** Put a report the server refused back into the form; it gets a new key when sent again. */
@@ -443,9 +571,12 @@
     if (f.lat !== null && f.lon !== null) {
       data.append("lat", String(f.lat));
       data.append("lon", String(f.lon));
-      if (f.accuracy_m !== null) { data.append("accuracy_m", String(f.accuracy_m)); }
-      data.append("coord_system", "wgs84"); // navigator.geolocation answers WGS-84
-      data.append("location_source", "device");
+      if (f.accuracy_m !== null && f.accuracy_m !== undefined) {
+        data.append("accuracy_m", String(f.accuracy_m));
+      }
+      // navigator.geolocation answers WGS-84; the pin is moved in metres from that fix.
+      data.append("coord_system", "wgs84");
+      data.append("location_source", f.location_source === "manual" ? "manual" : "device");
     }
     if (f.region_code) { data.append("region_code", f.region_code); }
     data.append("anonymous", f.anonymous ? "true" : "false");
@@ -706,6 +837,10 @@
     });
     $("report-form").addEventListener("submit", submitForm);
     $("locate").addEventListener("click", locate);
+    document.querySelectorAll("[data-nudge]").forEach(function (b) {
+      b.addEventListener("click", function () { nudge(b.getAttribute("data-nudge")); });
+    });
+    renderPinLabels();
     $("advice-close").addEventListener("click", function () { $("advice").hidden = true; });
     window.addEventListener("online", function () { flush(true); });
     document.addEventListener("visibilitychange", function () {
@@ -715,6 +850,7 @@
       renderSectors();
       renderRegions();
       renderLocation();
+      renderPinLabels();
       renderPreviews();
       render();
     });
