@@ -263,3 +263,19 @@ def test_export_command_writes_the_list_with_progress(app, client, people, tmp_p
     assert "writing 1 row(s)" in result.output
     values = [c for row in load_workbook(output).active.iter_rows(values_only=True) for c in row]
     assert "张建国" in values
+
+
+def test_a_commendation_carries_the_points_of_the_reports_behind_it(app, client, people):
+    first = report(client, people["zhang"])  # construction scaffold: orange, 30
+    verify(app, client, first["id"], people["inspector"], prevented=True)  # +20 major, +100
+    granted = client.post(
+        "/api/v1/commendations",
+        headers=people["committee"]["headers"],
+        json={
+            "reporter_id": people["zhang"]["id"],
+            "report_ids": [first["id"]],
+            "level": "special",
+            "reason": "避免了高处坠落",
+        },
+    )
+    assert granted.status_code == 201 and granted.json["points"] == 150

@@ -14,7 +14,13 @@ from hazard_reporter.accounts.models import User
 from hazard_reporter.accounts.principal import Principal
 from hazard_reporter.awards.exports import AwardRow
 from hazard_reporter.awards.models import Campaign, Commendation, Level
-from hazard_reporter.awards.points import Cluster, ClusterMember, Standing, rank
+from hazard_reporter.awards.points import (
+    Cluster,
+    ClusterMember,
+    Standing,
+    rank,
+    report_points,
+)
 from hazard_reporter.errors import NotFound, ValidationFailed
 from hazard_reporter.integrations import services as integrations
 from hazard_reporter.regions import services as regions
@@ -194,7 +200,9 @@ def propose(
         report_ids=sorted(set(report_ids)),
         level=Level(level).value,
         reason=reason.strip(),
-        points=0,
+        points=sum(
+            report_points(r.severity, r.hazard_confirmed, r.accident_prevented) for r in behind
+        ),
         campaign_id=campaign_id,
         status="granted" if grants else "proposed",
         proposed_by=actor.user.id,

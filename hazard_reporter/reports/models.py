@@ -72,7 +72,6 @@ class Flag(StrEnum):
     LOCATION_MISMATCH = "location_mismatch"
     NO_CAMERA_METADATA = "no_camera_metadata"
     STALE_PHOTO = "stale_photo"
-    POSSIBLE_DUPLICATE = "possible_duplicate"
     DUPLICATE_PHOTO = "duplicate_photo"  # the same or a near-identical photo from someone else
     BURST = "burst"  # many reports from one account in a short time
 

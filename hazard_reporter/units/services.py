@@ -84,6 +84,16 @@ def save_unit(session: Session, unit: Unit | None, data: dict) -> Unit:
     return unit
 
 
+def _rule_for(session: Session, region_code: str, sector: str | None) -> RoutingRule:
+    """The rule for (region, sector), or a new one (at most one per pair)."""
+    return session.scalar(
+        select(RoutingRule).where(
+            RoutingRule.region_code == region_code,
+            RoutingRule.sector.is_(None) if sector is None else RoutingRule.sector == sector,
+        )
+    ) or RoutingRule(region_code=region_code, sector=sector)
+
+
 def save_rule(
     session: Session, *, region_code: str, sector: str | None, unit_id: int
 ) -> RoutingRule:
@@ -93,12 +103,7 @@ def save_rule(
     if sector is not None and sector not in Sector._value2member_map_:
         raise ValidationFailed(field="sector", detail=sector)
     get_unit(session, unit_id)
-    rule = session.scalar(
-        select(RoutingRule).where(
-            RoutingRule.region_code == region_code,
-            RoutingRule.sector.is_(None) if sector is None else RoutingRule.sector == sector,
-        )
-    ) or RoutingRule(region_code=region_code, sector=sector)
+    rule = _rule_for(session, region_code, sector)
     rule.unit_id = unit_id
     session.add(rule)
     session.commit()
@@ -161,12 +166,7 @@ def import_rules_csv(session: Session, text: str) -> int:
         ):
             session.rollback()
             raise ValidationFailed(field="csv", detail=f"line {line}: unknown region or sector")
-        rule = session.scalar(
-            select(RoutingRule).where(
-                RoutingRule.region_code == code,
-                RoutingRule.sector.is_(None) if sector is None else RoutingRule.sector == sector,
-            )
-        ) or RoutingRule(region_code=code, sector=sector)
+        rule = _rule_for(session, code, sector)
         rule.unit_id = unit.id
         session.add(rule)
         count += 1
