@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import calendar
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from hazard_reporter.accounts.models import User
 from hazard_reporter.accounts.principal import Principal
@@ -27,6 +28,10 @@ from hazard_reporter.regions import services as regions
 from hazard_reporter.regions.models import Region
 from hazard_reporter.reports import access
 from hazard_reporter.reports.models import Event, Report, Status
+
+# Ids per statement where a list of them is sent (SQLite takes 32 766 parameters by default,
+# psycopg 65 535).
+BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,18 @@ def is_held(report: Report) -> bool:
     return bool(report.flags) and report.flags_cleared_at is None
 
 
-def clusters(session: Session, filters: AwardFilters, *, tz: str) -> list[Cluster]:
-    """Verified hazards in the filters, each with the reports merged into it."""
+def _held_clause(report=Report):
+    """``is_held`` in SQL (of ``report``, an alias of reports), so that a year's reports need not
+    have their flags read."""
+    return and_(
+        report.flags_cleared_at.is_(None),
+        func.coalesce(func.json_array_length(report.flags), 0) > 0,
+    )
+
+
+def _verified_conditions(session: Session, filters: AwardFilters, *, tz: str) -> list:
+    """The SQL conditions selecting the verified hazards (the heads of clusters) of the
+    filters."""
     start, end = filters.start, filters.end
     codes: list[str] | None = None
     if filters.campaign_id is not None:
@@ -86,79 +101,193 @@ def clusters(session: Session, filters: AwardFilters, *, tz: str) -> list[Cluste
         subtree = set(regions.subtree_codes(session, filters.region))
         codes = sorted(subtree if codes is None else subtree & set(codes))
     lower, upper = _utc_range(start, end, tz)
-    query = select(Report).where(
+    conditions = [
         Report.status == Status.VERIFIED.value,
         Report.duplicate_of_id.is_(None),
         Report.submitted_at >= lower,
         Report.submitted_at < upper,
-    )
+    ]
     if codes is not None:
-        query = query.where(Report.region_code.in_(codes))
+        conditions.append(Report.region_code.in_(codes))
     if filters.sector:
-        query = query.where(Report.sector == filters.sector)
-    verified = list(session.scalars(query.order_by(Report.id)))
-    merged: dict[int, list[Report]] = {}
-    if verified:
-        for duplicate in session.scalars(
-            select(Report).where(Report.duplicate_of_id.in_([r.id for r in verified]))
-        ):
-            merged.setdefault(duplicate.duplicate_of_id, []).append(duplicate)
+        conditions.append(Report.sector == filters.sector)
+    return conditions
 
-    def member(report: Report) -> ClusterMember:
-        return ClusterMember(report.id, report.reporter_id, report.submitted_at, is_held(report))
 
+def clusters(session: Session, filters: AwardFilters, *, tz: str) -> list[Cluster]:
+    """Verified hazards in the filters, each with every report merged into it."""
+    conditions = _verified_conditions(session, filters, tz=tz)
+    held = _held_clause().label("held")
+    merged: dict[int, list[ClusterMember]] = defaultdict(list)
+    heads = select(Report.id).where(*conditions)
+    for head_id, report_id, reporter_id, submitted_at, is_held_ in session.execute(
+        select(
+            Report.duplicate_of_id, Report.id, Report.reporter_id, Report.submitted_at, held
+        ).where(Report.duplicate_of_id.in_(heads))
+    ):
+        merged[head_id].append(ClusterMember(report_id, reporter_id, submitted_at, is_held_))
     return [
         Cluster(
-            report_id=r.id,
-            severity=r.severity,
-            hazard_confirmed=r.hazard_confirmed,
-            accident_prevented=r.accident_prevented,
-            prevented_account=r.prevented_account,
-            members=tuple(member(m) for m in [r, *merged.get(r.id, [])]),
+            report_id=row.id,
+            severity=row.severity,
+            hazard_confirmed=row.hazard_confirmed,
+            accident_prevented=row.accident_prevented,
+            prevented_account=row.prevented_account,
+            members=(
+                ClusterMember(row.id, row.reporter_id, row.submitted_at, row.held),
+                *merged.get(row.id, ()),
+            ),
         )
-        for r in verified
+        for row in session.execute(
+            select(
+                Report.id,
+                Report.reporter_id,
+                Report.submitted_at,
+                held,
+                Report.severity,
+                Report.hazard_confirmed,
+                Report.accident_prevented,
+                Report.prevented_account,
+            )
+            .where(*conditions)
+            .order_by(Report.id)
+        )
     ]
 
 
-def reporter_label(user: User | None, reporter_id: int) -> str:
+def _verified_summaries(conditions: list):
+    """The verified hazards of ``conditions``: outcome, region, reporter (with their name and
+    consent to be named), how many reports were merged into each and the first of those sent
+    before it (usually none), both read from the index of merged reports alone."""
+    counted = aliased(Report, name="counted")
+    merged = aliased(Report, name="merged")
+    size = (
+        select(func.count())
+        .where(counted.duplicate_of_id == Report.id)
+        .correlate(Report)
+        .scalar_subquery()
+    )
+    sent_before = (
+        select(merged.id)
+        .where(
+            merged.duplicate_of_id == Report.id,
+            # A range in the index (hazard, then time); the id breaks ties.
+            merged.submitted_at <= Report.submitted_at,
+            or_(merged.submitted_at < Report.submitted_at, merged.id < Report.id),
+        )
+        .order_by(merged.submitted_at, merged.id)
+        .limit(1)
+        .correlate(Report)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Report.id,
+            Report.severity,
+            Report.hazard_confirmed,
+            Report.accident_prevented,
+            Report.prevented_account,
+            Report.region_code,
+            Report.reporter_id,
+            Report.submitted_at,
+            _held_clause(),
+            size.label("merged"),
+            sent_before.label("first_merged_id"),
+            User.name,
+            User.consent_named,
+        )
+        .outerjoin(User, User.id == Report.reporter_id)
+        .where(*conditions)
+    )
+
+
+def _reports_with_reporters(report_ids: list[int]):
+    """Reports (id, reporter, time, held) with their reporter's name and consent."""
+    return (
+        select(
+            Report.id,
+            Report.reporter_id,
+            Report.submitted_at,
+            _held_clause(),
+            User.name,
+            User.consent_named,
+        )
+        .outerjoin(User, User.id == Report.reporter_id)
+        .where(Report.id.in_(report_ids))
+    )
+
+
+def reporter_label(name: str | None, consent_named: bool | None, reporter_id: int) -> str:
     """The name where the reporter agreed to be named, else a neutral label."""
-    if user is not None and user.consent_named and user.name:
-        return user.name
+    if consent_named and name:
+        return name
     return f"职工 #{reporter_id}"
 
 
 def award_rows(session: Session, filters: AwardFilters, *, tz: str) -> list[AwardRow]:
-    """The ranked award list, ready for the API and the exports."""
-    standings: list[Standing] = rank(clusters(session, filters, tz=tz))
-    users = {
-        u.id: u
-        for u in session.scalars(
-            select(User).where(User.id.in_([s.reporter_id for s in standings]))
+    """The ranked award list, ready for the API and the exports. A year holds some 100 000
+    verified hazards and more reports merged into them: those are counted, and read only where
+    one was sent before the hazard it was merged into (then it is the cluster's first)."""
+    # Reporters' (name, consent to be named): labels are made for those on the list only.
+    people: dict[int, tuple[str | None, bool | None]] = {}
+    heads = session.execute(
+        _verified_summaries(_verified_conditions(session, filters, tz=tz))
+    ).all()
+    earlier_ids = [row.first_merged_id for row in heads if row.first_merged_id is not None]
+    earlier: dict[int, ClusterMember] = {}
+    for start in range(0, len(earlier_ids), BATCH):
+        for report_id, reporter_id, at, held, name, consent in session.execute(
+            _reports_with_reporters(earlier_ids[start : start + BATCH])
+        ):
+            earlier[report_id] = ClusterMember(report_id, reporter_id, at, held)
+            people[reporter_id] = (name, consent)
+    found, region_of = [], {}
+    for (
+        report_id,
+        severity,
+        confirmed,
+        prevented,
+        account,
+        region_code,
+        reporter_id,
+        at,
+        held,
+        merged,
+        first_merged_id,
+        name,
+        consent,
+    ) in heads:
+        if first_merged_id is None:
+            first = ClusterMember(report_id, reporter_id, at, held)
+        else:
+            first = earlier[first_merged_id]
+        # The rules read of a cluster its first report and its size only: the first report
+        # stands for each of the others too (none of them can earn the credit).
+        members = (first,) * (merged + 1)
+        found.append(Cluster(report_id, severity, confirmed, prevented, account, members))
+        region_of[report_id] = region_code
+        people[reporter_id] = (name, consent)
+    standings: list[Standing] = rank(found)
+    if not standings:
+        return []
+    region_names = dict(session.execute(select(Region.code, Region.name_zh)).all())
+    # Granted commendations are few (the committee grants each one): the latest level counts.
+    granted = {
+        reporter_id: Level(level).label_zh
+        for reporter_id, level in session.execute(
+            select(Commendation.reporter_id, Commendation.level)
+            .where(Commendation.status == "granted")
+            .order_by(Commendation.id)
         )
     }
-    reports = {
-        r.id: r
-        for r in session.scalars(
-            select(Report).where(Report.id.in_([c.report_id for s in standings for c in s.credits]))
-        )
-    }
-    granted: dict[int, str] = {}
-    for commendation in session.scalars(
-        select(Commendation).where(
-            Commendation.status == "granted",
-            Commendation.reporter_id.in_([s.reporter_id for s in standings]),
-        )
-    ):
-        granted[commendation.reporter_id] = Level(commendation.level).label_zh
     rows = []
     for standing in standings:
-        first_report = reports.get(standing.credits[0].report_id)
-        region = first_report.region.name_zh if first_report and first_report.region else ""
+        region_code = region_of.get(standing.credits[0].report_id)
         rows.append(
             AwardRow(
                 rank=standing.rank,
-                reporter=reporter_label(users.get(standing.reporter_id), standing.reporter_id),
-                region=region,
+                reporter=reporter_label(*people[standing.reporter_id], standing.reporter_id),
+                region=region_names.get(region_code, "") if region_code else "",
                 points=standing.points,
                 report_ids=tuple(c.report_id for c in standing.credits),
                 reasons=tuple(c.reason for c in standing.credits),

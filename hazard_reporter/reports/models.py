@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -76,26 +77,93 @@ class Flag(StrEnum):
     BURST = "burst"  # many reports from one account in a short time
 
 
+# The inspector queue reads open reports only, and only they have an urgency (closed ones have
+# none): its indexes are partial, a few percent of the table once a year of reports is in.
+OPEN_ONLY = {
+    "sqlite_where": text("urgency_due_at IS NOT NULL"),
+    "postgresql_where": text("urgency_due_at IS NOT NULL"),
+}
+
+
 class Report(db.Model):
     __tablename__ = "reports"
     __table_args__ = (
+        # List pages are newest first under one filter: (filter, id) reads a page in order and
+        # resumes at a cursor on PostgreSQL too (on SQLite every index ends with the id anyway).
         Index("ix_reports_region_status_id", "region_code", "status", "id"),
         Index("ix_reports_sector_id", "sector", "id"),
-        Index("ix_reports_queue", "severity_rank", "urgency_due_at", "id"),
+        # A sector in a district (SQLite keeps no statistics per value to find a rare one).
+        Index("ix_reports_sector_region_id", "sector", "region_code", "id"),
+        Index("ix_reports_status_page", "status", "id"),
+        Index("ix_reports_severity_page", "severity", "id"),
+        Index("ix_reports_region_page", "region_code", "id"),
+        Index("ix_reports_reporter_page", "reporter_id", "id"),  # a worker's own reports
+        Index("ix_reports_unit_page", "unit_id", "id"),  # a unit's reports
+        # Award lists: the verified reports of a period.
+        Index("ix_reports_status_submitted_at", "status", "submitted_at"),
+        # The queue, most urgent first: alone, and after each filter it is most often cut by.
+        Index("ix_reports_queue", "severity_rank", "urgency_due_at", "id", **OPEN_ONLY),
+        Index(
+            "ix_reports_queue_status",
+            "status",
+            "severity_rank",
+            "urgency_due_at",
+            "id",
+            **OPEN_ONLY,
+        ),
+        Index(
+            "ix_reports_queue_sector",
+            "sector",
+            "severity_rank",
+            "urgency_due_at",
+            "id",
+            **OPEN_ONLY,
+        ),
+        Index(
+            "ix_reports_queue_region",
+            "region_code",
+            "severity_rank",
+            "urgency_due_at",
+            "id",
+            **OPEN_ONLY,
+        ),
+        # The queue's counts per colour come from this one alone: colour first, so they are
+        # counted in order without sorting and any filter is reached by skipping over the four
+        # colours; urgency_due_at last so that SQLite sees the partial condition covered too.
+        Index(
+            "ix_reports_queue_counts",
+            "severity",
+            "status",
+            "sector",
+            "region_code",
+            "overdue",
+            "unit_id",
+            "urgency_due_at",
+            **OPEN_ONLY,
+        ),
         Index("ix_reports_nearby", "sector", "grid_cell", "submitted_at"),
+        # The reports merged into each one, earliest first (most reports are merged into none).
+        Index(
+            "ix_reports_merged",
+            "duplicate_of_id",
+            "submitted_at",
+            "id",
+            sqlite_where=text("duplicate_of_id IS NOT NULL"),
+            postgresql_where=text("duplicate_of_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sector: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default=Status.SUBMITTED, index=True)
-    severity: Mapped[str] = mapped_column(String(8), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=Status.SUBMITTED)
+    severity: Mapped[str] = mapped_column(String(8))
 
     lat: Mapped[float | None] = mapped_column(Float)  # WGS-84
     lon: Mapped[float | None] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     location_source: Mapped[str] = mapped_column(String(8))
-    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     grid_cell: Mapped[int | None] = mapped_column(Integer)  # duplicates.grid.cell_of(lat, lon)
 
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -103,9 +171,9 @@ class Report(db.Model):
 
     anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
     # The reporter's account, unless they reported anonymously; never shown to units.
-    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The responsible unit the report was forwarded to; its staff see it.
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     immediate_danger: Mapped[bool] = mapped_column(Boolean, default=False)
     followup_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -122,14 +190,14 @@ class Report(db.Model):
     severity_override_reason: Mapped[str | None] = mapped_column(Text)
     severity_rank: Mapped[int] = mapped_column(Integer, default=3)  # 0 red … 3 blue: queue order
     independent_reports: Mapped[int] = mapped_column(Integer, default=1)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
 
     # Forwarding and deadlines (UTC); urgency_due_at is the next deadline that matters now.
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rectify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     urgency_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    overdue: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
 
     # Outcome recorded by an inspector on verification (feeds commendations).
     hazard_confirmed: Mapped[str | None] = mapped_column(String(8))  # general | major
