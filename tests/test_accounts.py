@@ -279,3 +279,13 @@ def test_make_user_helper_gives_working_tokens(app, client):
     inspector = make_user(app, "inspector", regions=["510703"])
     me = client.get("/api/v1/auth/me", headers=inspector["headers"]).json
     assert me["role"] == "inspector" and me["regions"] == ["510703"]
+
+
+def test_text_with_a_nul_character_is_refused_naming_the_field(app, client):
+    # PostgreSQL's text columns cannot hold U+0000 (SQLite's can): refused alike on both.
+    worker = make_user(app, name="张三")
+    answer = client.patch("/api/v1/auth/me", json={"name": "张\x00三"}, headers=worker["headers"])
+    assert answer.status_code == 422
+    assert answer.json["error"]["code"] == "validation_error"
+    assert answer.json["error"]["field"] == "name"
+    assert client.get("/api/v1/auth/me", headers=worker["headers"]).json["name"] == "张三"

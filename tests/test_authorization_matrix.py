@@ -38,7 +38,14 @@ from hazard_reporter.accounts.models import User
 from hazard_reporter.extensions import db
 from hazard_reporter.reports.models import Report, Status
 from hazard_reporter.units.models import Unit
-from tests.conftest import PASSWORD, STORAGE_KIND, build_app, make_user, s3_settings
+from tests.conftest import (
+    PASSWORD,
+    STORAGE_KIND,
+    build_app,
+    close_app,
+    make_user,
+    s3_settings,
+)
 from tests.fixtures import make_jpeg
 from tests.test_reports_api import MIANYANG, post_report
 
@@ -160,9 +167,7 @@ def world(tmp_path_factory, request):
         overrides = s3_settings(request.getfixturevalue("s3_endpoint"))
     app = build_app(tmp_path_factory.mktemp("authz"), **overrides)
     yield build_world(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture

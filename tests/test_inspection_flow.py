@@ -277,6 +277,26 @@ def test_red_report_alerts_the_inspectors_office_at_once(app, client):
         assert "phone" not in json.dumps(alert.payload)
 
 
+def test_of_two_union_offices_in_a_region_the_red_alert_goes_to_the_first_made(app, client):
+    # Not to whichever PostgreSQL reads first (an updated row moves to the end of its table).
+    with app.app_context():
+        second = Unit(
+            slug="sc-zgh-second",
+            name_zh="四川省总工会（第二办公室）",
+            region_code="510000",
+            sectors=[],
+            is_union_department=True,
+            channels=[{"type": "wecom", "url": "http://127.0.0.1:9/second"}],
+        )
+        db.session.add(second)
+        db.session.commit()
+    first = give_channels(app, "sc-zgh-lbb", [{"type": "wecom", "url": "http://127.0.0.1:9/first"}])
+    post_report(client, region_code="510703", photos=[make_jpeg()], description=GAS_LEAK)
+    with app.app_context():
+        alert = db.session.scalar(select(Delivery).where(Delivery.kind == "alert.red"))
+        assert alert.unit_id == first
+
+
 def test_units_and_routing_rules_by_csv(client, admin):
     units_csv = (
         "slug,name_zh,name_en,region_code,sectors,channels\n"
@@ -300,6 +320,13 @@ def test_units_and_routing_rules_by_csv(client, admin):
         content_type="text/csv",
     )
     assert bad.status_code == 422 and "line 2" in bad.json["error"]["message"]
+    nul = client.post(  # Python's csv reads U+0000, PostgreSQL cannot store it
+        "/api/v1/units/import",
+        data="slug,name_zh,region_code\nx,y,510703\nz,燃\x00气,510703\n".encode(),
+        headers=admin,
+        content_type="text/csv",
+    )
+    assert nul.status_code == 422 and "line 3" in nul.json["error"]["message"]
     rid = post_report(
         client,
         region_code="510703",

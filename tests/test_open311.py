@@ -236,6 +236,7 @@ def test_media_with_gps_locates_a_request_without_lat_long(http):
         ({"service_code": "potholes"}, 400, "potholes"),
         ({"description": None}, 400, "description"),
         ({"description": "x" * 2001}, 400, "description"),
+        ({"description": "燃气表箱\x00门损坏"}, 400, "description"),  # PostgreSQL cannot store it
         ({"lat": "91"}, 400, "lat"),
         ({"long": "abc"}, 400, "long"),
         ({"long": None}, 400, "long"),

@@ -173,7 +173,10 @@ def send_due_duty_reports(session: Session, *, now: datetime, tz: str = DUTY_TZ)
     if local.time() < DUTY_CLOSE:
         return 0
     sent = 0
-    unions = list(session.scalars(select(Unit).where(Unit.is_union_department.is_(True))))
+    # By id, as routing picks among them: not in whatever order the database reads them.
+    unions = session.scalars(
+        select(Unit).where(Unit.is_union_department.is_(True)).order_by(Unit.id)
+    ).all()
     for report in duty_reports(session, day=local.date(), tz=tz):
         chain = region_chain(session, report.region_code)
         office = next(

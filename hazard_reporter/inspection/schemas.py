@@ -1,9 +1,9 @@
 """Inspector and unit actions at the HTTP boundary."""
 
 import marshmallow as ma
-from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from hazard_reporter.core.api import FileUpload
 from hazard_reporter.reports.models import Severity, Status
 from hazard_reporter.reports.schemas import ReportSchema
 from hazard_reporter.sectors.models import Sector
@@ -53,7 +53,9 @@ class OutcomeSchema(ma.Schema):
 
 class RectificationSchema(ma.Schema):
     note = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    photos = ma.fields.List(Upload(), required=True, metadata={"description": "1–6 after-photos"})
+    photos = ma.fields.List(
+        FileUpload(), required=True, metadata={"description": "1–6 after-photos"}
+    )
 
 
 class QueueQuerySchema(ma.Schema):

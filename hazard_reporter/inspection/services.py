@@ -584,7 +584,10 @@ def alert_inspectors(
     """Alert the inspectors on duty for a region: through the channels of the union's
     labour-protection department nearest the region (the inspectors' own office)."""
     chain = units.region_chain(session, region_code)
-    unions = list(session.scalars(select(Unit).where(Unit.is_union_department.is_(True))))
+    # By id, as routing picks among them: not in whatever order the database reads them.
+    unions = session.scalars(
+        select(Unit).where(Unit.is_union_department.is_(True)).order_by(Unit.id)
+    ).all()
     for code in chain or [None]:
         office = next((u for u in unions if code is None or u.region_code == code), None)
         if office is not None and office.channels:
@@ -731,11 +734,13 @@ def queue(
 ) -> tuple[list[Report], str | None, dict[str, int]]:
     """Open reports in the actor's scope, most urgent first (colour, then the next deadline),
     with the count per colour of everything the filters match."""
+    # A report has an urgency exactly while it is open (refresh_urgency clears it on closing), so
+    # this one condition selects the open reports; the queue's partial indexes hold just those.
+    # (Asking for the open statuses as well would only make PostgreSQL, which takes the two for
+    # independent, expect a few dozen rows and plan for them.)
     conditions = [access.visible_clause(session, actor), Report.urgency_due_at.is_not(None)]
     if filters.status:
         conditions.append(Report.status == filters.status)
-    else:
-        conditions.append(Report.status.in_([s.value for s in OPEN]))
     if filters.sector:
         conditions.append(Report.sector == filters.sector)
     if filters.region:
@@ -752,7 +757,10 @@ def queue(
         ).all()
     )
     if filters.severity:
-        conditions.append(Report.severity == filters.severity)
+        # The rank always follows the colour (one is set with the other), and asking for the
+        # rank lets the queue's indexes start at the colour instead of reading past every more
+        # urgent one.
+        conditions.append(Report.severity_rank == Severity(filters.severity).rank)
     query = select(Report).where(*conditions).options(selectinload(Report.photos))
     if cursor:
         rank, due, last_id = _decode_cursor(cursor)

@@ -389,6 +389,11 @@ def parse_submission(
     idempotency_key: str | None,
 ) -> Submission:
     """A Submission from Open311's form fields (``region_code`` is accepted as an extension)."""
+    for name, value in form.items():
+        if "\x00" in value:  # PostgreSQL cannot store it; no field has a use for it
+            raise Open311ParameterInvalid(
+                field=name, detail="不能含有 NUL 字符 / must not contain the NUL character (U+0000)"
+            )
     sector = service_code(form.get("service_code"))
     lat, lon = _coordinate_arg(form, "lat", 90), _coordinate_arg(form, "long", 180)
     if (lat is None) != (lon is None):

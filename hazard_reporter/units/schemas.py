@@ -42,7 +42,12 @@ class PublicUnitSchema(ma.Schema):
 class RuleSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     region_code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
-    sector = ma.fields.String(allow_none=True, validate=validate.OneOf(SECTORS))
+    sector = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(SECTORS),
+        metadata={"description": "Omitted or null: every sector"},
+    )
     unit_id = ma.fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
 
 

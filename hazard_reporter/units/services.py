@@ -110,11 +110,27 @@ def save_rule(
     return rule
 
 
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    """The rows of a CSV body (cells of short rows read as empty, cells beyond the header
+    dropped); text that is not CSV raises ValidationFailed naming its line."""
+    if "\x00" in text:  # Python's csv reads it, PostgreSQL cannot store it
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValidationFailed(field="csv", detail=f"line {line}: NUL character (U+0000)")
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    rows = []
+    try:
+        for row in reader:
+            rows.append({key: value or "" for key, value in row.items() if key is not None})
+    except csv.Error as exc:
+        raise ValidationFailed(field="csv", detail=f"line {reader.line_num}: {exc}") from None
+    return rows
+
+
 def import_units_csv(session: Session, text: str) -> int:
     """Create or update units from CSV with the header
     ``slug,name_zh,name_en,region_code,sectors,channels`` (sectors separated by ``;``, channels a
     JSON list). All rows or none: a bad row raises ValidationFailed naming its line."""
-    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    rows = _csv_rows(text)
     saved = 0
     try:
         for line, row in enumerate(rows, start=2):
@@ -133,6 +149,8 @@ def import_units_csv(session: Session, text: str) -> int:
                 }
                 if not data["slug"] or not data["name_zh"]:
                     raise ValueError("slug and name_zh are required")
+                if not isinstance(data["channels"], list):
+                    raise ValueError("channels must be a JSON list")
                 _check_unit_fields(session, data)
             except (KeyError, ValueError, ValidationFailed, UnknownRegion) as exc:
                 detail = exc.message("en") if hasattr(exc, "message") else str(exc)
@@ -152,7 +170,7 @@ def import_units_csv(session: Session, text: str) -> int:
 def import_rules_csv(session: Session, text: str) -> int:
     """Create or replace routing rules from CSV ``region_code,sector,unit_slug`` (empty sector:
     every sector). All rows or none."""
-    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    rows = _csv_rows(text)
     count = 0
     for line, row in enumerate(rows, start=2):
         unit = session.scalar(select(Unit).where(Unit.slug == (row.get("unit_slug") or "").strip()))
