@@ -3,8 +3,9 @@ seconds, sends the daily duty report once its window closes (15:30), sends due o
 escalates overdue reports and makes missing photo renditions.
 
 It is armed by ``wsgi.py`` (the serving entry point), never by ``create_app``, and starts with the
-first request served, so tests and commands run no thread. At scale, Celery workers and beat do this work instead; several processes
-running this loop at once are safe (deliveries are claimed with a lease, escalations are unique).
+first request served, so tests and commands run no thread. At scale, Celery workers and beat do
+this work instead (``core/queue.py``); several processes running this loop at once are safe
+(deliveries are claimed with a lease, escalations are unique).
 """
 
 from __future__ import annotations
@@ -26,29 +27,17 @@ def wake() -> None:
 
 def run_once(app: Flask) -> None:
     """One pass of every background job, each isolated from the others' failures."""
-    from hazard_reporter.core.db import utcnow
     from hazard_reporter.deliveries.tasks import process_deliveries_task
-    from hazard_reporter.duty.services import send_due_duty_reports
+    from hazard_reporter.duty.tasks import send_duty_reports_task
     from hazard_reporter.extensions import db
-    from hazard_reporter.inspection.services import escalate_overdue
+    from hazard_reporter.inspection.tasks import escalate_overdue_task
     from hazard_reporter.photos.services import pending_photo_ids
     from hazard_reporter.photos.tasks import make_derivatives_task
-    from hazard_reporter.reports.deadlines import DeadlinePolicy
 
     jobs = (
-        (
-            "duty report",
-            lambda: send_due_duty_reports(
-                db.session, now=utcnow(), tz=app.config["LOCAL_TIMEZONE"]
-            ),
-        ),
+        ("duty report", send_duty_reports_task),
         ("deliveries", process_deliveries_task),
-        (
-            "escalation",
-            lambda: escalate_overdue(
-                db.session, now=utcnow(), policy=DeadlinePolicy.from_config(app.config)
-            ),
-        ),
+        ("escalation", escalate_overdue_task),
         ("renditions", lambda: [make_derivatives_task(i) for i in pending_photo_ids(db.session)]),
     )
     for name, job in jobs:

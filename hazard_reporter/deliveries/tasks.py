@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import current_app
 
 from hazard_reporter.core.db import utcnow
+from hazard_reporter.core.tasks import task
 from hazard_reporter.deliveries import services
 from hazard_reporter.extensions import db
 
 
+@task
 def process_deliveries_task(limit: int = 100) -> services.ProcessResult:
     """Attempt every delivery that is due (one batch of ``limit``), each committed on its own."""
     try:
@@ -20,6 +22,7 @@ def process_deliveries_task(limit: int = 100) -> services.ProcessResult:
         raise
 
 
+@task
 def send_deliveries_task(*delivery_ids: int) -> services.ProcessResult:
     """Attempt these deliveries now, if still due (right after they were enqueued or retried)."""
     try:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hazard_reporter.core.db import UTCDateTime, utcnow
@@ -24,6 +24,12 @@ class DerivativeState(StrEnum):
 
 class Photo(db.Model):
     __tablename__ = "photos"
+    __table_args__ = (
+        # The sweep of photos still waiting for renditions, and the look-back of the
+        # near-identical-photo check (not partial: both compare with bound parameters).
+        Index("ix_photos_derivatives_id", "derivatives", "id"),
+        Index("ix_photos_kind_created_at", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)

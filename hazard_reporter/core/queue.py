@@ -1,0 +1,105 @@
+"""The Celery task queue on Redis (``HAZARD_TASK_RUNNER=celery``): workers run the registered
+tasks (``core/tasks.py``) inside the app's context, and beat schedules the periodic work that the
+embedded setup's background loop does in-process.
+
+Tasks are acknowledged late (after they finish) and rejected back to the queue when their worker
+dies, so a killed worker loses nothing; every task is idempotent, so a task delivered again (after
+``CELERY_VISIBILITY_SECONDS`` without an acknowledgement) duplicates nothing. Redis here may keep
+nothing on disk: what a lost message would have done is recorded in the database first (a pending
+photo, a due delivery, an overdue report), and the periodic sweeps find it again.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from flask import Flask
+from sqlalchemy.exc import DBAPIError
+
+from hazard_reporter.errors import StorageUnavailable
+
+# Import the modules whose @task functions the workers run.
+TASK_MODULES = (
+    "hazard_reporter.photos.tasks",
+    "hazard_reporter.deliveries.tasks",
+    "hazard_reporter.inspection.tasks",
+    "hazard_reporter.duty.tasks",
+)
+
+# What beat sends, and how often (seconds, from the config key); the loop's work, one task each.
+PERIODIC = {
+    "deliveries": (
+        "hazard_reporter.deliveries.tasks.process_deliveries_task",
+        "BACKGROUND_SECONDS",
+    ),
+    "escalation": ("hazard_reporter.inspection.tasks.escalate_overdue_task", "ESCALATE_SECONDS"),
+    "duty-report": ("hazard_reporter.duty.tasks.send_duty_reports_task", "DUTY_CHECK_SECONDS"),
+    "renditions": (
+        "hazard_reporter.photos.tasks.sweep_pending_derivatives_task",
+        "RENDITION_SWEEP_SECONDS",
+    ),
+    "uploads": (
+        "hazard_reporter.photos.tasks.remove_unclaimed_uploads_task",
+        "UPLOAD_SWEEP_SECONDS",
+    ),
+}
+
+# Failures worth trying again soon: the bucket or the database is briefly away.
+TRANSIENT = (StorageUnavailable, DBAPIError)
+
+
+def make_celery(app: Flask) -> Celery:
+    """A Celery app for ``app``'s settings with every registered task bound to it."""
+    import importlib
+
+    from hazard_reporter.core.tasks import TASKS
+    from hazard_reporter.extensions import db
+
+    config = app.config
+    celery = Celery(app.import_name, set_as_current=False)
+    visibility = int(config["CELERY_VISIBILITY_SECONDS"])
+    celery.conf.update(
+        broker_url=config["CELERY_BROKER_URL"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": visibility,
+            # Look for tasks of dead workers every few seconds (one Redis scan each time).
+            "unacked_restore_interval": max(1, min(60, visibility // 4)),
+            "unacked_restore_throttle": 1,
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+        },
+        task_default_queue=config["CELERY_QUEUE"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
+        worker_prefetch_multiplier=1,
+        timezone="UTC",
+        beat_schedule_filename=config["CELERY_BEAT_SCHEDULE_FILE"],
+        beat_schedule={
+            name: {"task": task_name, "schedule": float(config[key])}
+            for name, (task_name, key) in PERIODIC.items()
+            if float(config[key]) > 0
+        },
+    )
+
+    class AppTask(celery.Task):
+        """Runs in the app's context and leaves no session behind."""
+
+        autoretry_for = TRANSIENT
+        retry_backoff = True
+        retry_backoff_max = 300
+        max_retries = 8
+
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                try:
+                    return self.run(*args, **kwargs)
+                finally:
+                    db.session.remove()
+
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    for name, fn in TASKS.items():
+        celery.task(name=name, base=AppTask)(fn)
+    return celery

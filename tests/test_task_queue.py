@@ -1,0 +1,299 @@
+"""The Celery task queue (``HAZARD_TASK_RUNNER=celery``): real Redis, real worker processes.
+
+A report answers 201 before its renditions exist and says so; a worker killed in the middle of a
+task loses nothing (the task is acknowledged late and goes to another worker) and a task delivered
+twice duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hazard_reporter.core.queue import PERIODIC
+from hazard_reporter.core.tasks import TASKS, CeleryRunner, InlineRunner
+from hazard_reporter.extensions import db
+from hazard_reporter.photos.models import DerivativeState, Photo
+from hazard_reporter.photos.tasks import make_derivatives_task, sweep_pending_derivatives_task
+from tests.conftest import build_app
+from tests.fixtures import make_jpeg
+from tests.test_reports_api import MIANYANG, post_report
+
+REDIS_URL = os.environ.get("HAZARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _redis_problem() -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception as exc:  # any failure means "not there"
+        return (
+            f"Redis not reachable at {REDIS_URL} ({type(exc).__name__}); set HAZARD_TEST_REDIS_URL"
+        )
+    return None
+
+
+requires_redis = pytest.mark.skipif((problem := _redis_problem()) is not None, reason=problem or "")
+
+
+@pytest.fixture
+def queued_app(tmp_path):
+    """An app that sends its tasks to a queue of its own on the test Redis."""
+    settings = {
+        "TASK_RUNNER": "celery",
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_QUEUE": f"test-{uuid.uuid4().hex[:10]}",
+        "CELERY_VISIBILITY_SECONDS": 3,
+    }
+    app = build_app(tmp_path, **settings)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).delete(settings["CELERY_QUEUE"])
+
+
+class Worker:
+    """A ``celery worker`` (or, with ``beat``, ``celery beat`` sending the periodic tasks every
+    second) over the same database, storage and queue as ``app``."""
+
+    def __init__(
+        self, app, tmp_path: Path, name: str, *, slow: bool = False, beat: bool = False
+    ) -> None:
+        config = app.config
+        env = {
+            **os.environ,
+            "HAZARD_ENV": "testing",
+            "HAZARD_SECRET_KEY": config["SECRET_KEY"],
+            "HAZARD_DATABASE_URL": config["DATABASE_URL"],
+            "HAZARD_STORAGE": config["STORAGE"],
+            "HAZARD_UPLOAD_DIR": config["UPLOAD_DIR"],
+            "HAZARD_S3_BUCKET": config["S3_BUCKET"],
+            "HAZARD_CELERY_BROKER_URL": config["CELERY_BROKER_URL"],
+            "HAZARD_CELERY_QUEUE": config["CELERY_QUEUE"],
+            "HAZARD_CELERY_VISIBILITY_SECONDS": str(config["CELERY_VISIBILITY_SECONDS"]),
+            "PYTHONPATH": str(ROOT),
+        }
+        if config.get("S3_ENDPOINT_URL"):
+            env["HAZARD_S3_ENDPOINT_URL"] = config["S3_ENDPOINT_URL"]
+        self.marker_dir = tmp_path / f"markers-{name}"
+        self.marker_dir.mkdir()
+        if slow:
+            env["HAZARD_TEST_SLOW_RENDER_DIR"] = str(self.marker_dir)
+        self.log_path = tmp_path / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        if beat:
+            env["HAZARD_BACKGROUND_SECONDS"] = "1"
+            env["HAZARD_CELERY_BEAT_SCHEDULE_FILE"] = str(tmp_path / "beat-schedule")
+            command = ["beat"]
+        else:
+            command = ["worker", "--concurrency", "1", "--hostname", f"{name}@%h",
+                       "--without-gossip", "--without-mingle", "--without-heartbeat",
+                       "--queues", config["CELERY_QUEUE"]]  # fmt: skip
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tests.celery_harness",
+                *command,
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the pool's children die with it
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def started_rendering(self) -> bool:
+        return any(self.marker_dir.iterdir())
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker, as a machine losing power would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+def wait_for(condition, timeout: float, what: str, logs=()) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    detail = "\n".join(w.log()[-3000:] for w in logs)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{detail}")
+
+
+def photo_state(app, photo_id: int) -> str:
+    with app.app_context():
+        state = db.session.get(Photo, photo_id).derivatives
+        db.session.remove()
+        return state
+
+
+@requires_redis
+def test_killed_worker_loses_no_task_and_a_second_worker_completes_it_once(queued_app, tmp_path):
+    app = queued_app
+    client = app.test_client()
+    response = post_report(client)
+    assert response.status_code == 201
+    photo = response.get_json()["photos"][0]
+    # Answered before the renditions exist, and the photo's entry says so.
+    assert photo["status"] == DerivativeState.PENDING
+    pending = client.get(photo["thumbnail_url"])
+    assert pending.status_code == 404 and pending.get_json()["error"]["code"] == "photo_processing"
+    assert pending.headers["Retry-After"]
+
+    first = Worker(app, tmp_path, "first", slow=True)
+    try:
+        wait_for(first.started_rendering, 60, "the first worker to start rendering", [first])
+        first.kill()
+    finally:
+        first.stop()
+    assert photo_state(app, photo["id"]) == DerivativeState.PENDING
+    assert "renditions made" not in first.log()
+
+    second = Worker(app, tmp_path, "second")
+    try:
+        wait_for(
+            lambda: photo_state(app, photo["id"]) == DerivativeState.READY,
+            60,
+            "the second worker to take over the task",
+            [second],
+        )
+        assert client.get(photo["thumbnail_url"]).status_code == 200
+
+        # The same task delivered again (a broker's redelivery) changes nothing.
+        with app.app_context():
+            stored = db.session.get(Photo, photo["id"])
+            files = [
+                Path(app.config["UPLOAD_DIR"], k)
+                for k in (stored.display_key, stored.thumbnail_key)
+            ]
+            db.session.remove()
+        written = [f.stat().st_mtime_ns for f in files]
+        with app.test_request_context():
+            app.extensions["hazard_runner"].enqueue(make_derivatives_task, photo["id"])
+        wait_for(
+            lambda: "renditions already made" in second.log(), 30, "the repeated task", [second]
+        )
+        assert [f.stat().st_mtime_ns for f in files] == written
+    finally:
+        second.stop()
+    made = first.log().count("renditions made") + second.log().count("renditions made")
+    assert made == 1
+
+
+def test_unreachable_broker_still_takes_the_report_and_the_sweep_renders_it_later(tmp_path):
+    app = build_app(tmp_path, TASK_RUNNER="celery", CELERY_BROKER_URL="redis://127.0.0.1:9/0")
+    response = post_report(app.test_client())
+    assert response.status_code == 201
+    photo = response.get_json()["photos"][0]
+    assert photo["status"] == DerivativeState.PENDING
+    # Once the broker is back, beat's sweep queues the photos still pending after the grace.
+    app.config["RENDITION_SWEEP_GRACE_SECONDS"] = -60
+    app.extensions["hazard_runner"] = InlineRunner()
+    with app.app_context():
+        assert sweep_pending_derivatives_task() == 1
+    assert photo_state(app, photo["id"]) == DerivativeState.READY
+
+
+def test_beat_schedules_every_periodic_job_as_a_registered_task(tmp_path):
+    app = build_app(tmp_path, TASK_RUNNER="celery", CELERY_BROKER_URL="redis://127.0.0.1:9/0")
+    runner = app.extensions["hazard_runner"]
+    assert isinstance(runner, CeleryRunner)
+    celery = app.extensions["hazard_celery"]
+    schedule = celery.conf.beat_schedule
+    assert set(schedule) == set(PERIODIC)
+    for entry in schedule.values():
+        assert entry["task"] in celery.tasks and entry["task"] in TASKS
+    assert celery.conf.task_acks_late and celery.conf.task_reject_on_worker_lost
+    assert celery.conf.worker_prefetch_multiplier == 1
+
+
+def test_with_a_queue_intake_checks_the_file_end_and_the_worker_finds_inner_damage(tmp_path):
+    app = build_app(tmp_path, TASK_RUNNER="celery", CELERY_BROKER_URL="redis://127.0.0.1:9/0")
+    client = app.test_client()
+    photo = make_jpeg(gps=MIANYANG)
+    truncated = post_report(client, photos=[photo[: len(photo) // 2]])
+    assert truncated.status_code == 422
+    assert truncated.get_json()["error"]["code"] == "photo_unreadable"
+
+    # A Huffman table whose code counts are impossible: the header reads, the pixels do not.
+    table = photo.index(b"\xff\xc4")
+    damaged = photo[: table + 4] + b"\x00" + b"\xff" * 16 + photo[table + 21 :]
+    response = post_report(client, photos=[damaged])
+    assert response.status_code == 201  # the report is kept: its evidence is the original
+    photo_id = response.get_json()["photos"][0]["id"]
+    with app.test_request_context():
+        make_derivatives_task(photo_id)
+    state = photo_state(app, photo_id)
+    assert state == DerivativeState.FAILED
+    entry = client.get(
+        response.headers["Location"],
+        headers={"X-Followup-Token": response.get_json()["followup_token"]},
+    ).get_json()["photos"][0]
+    assert entry["status"] == state
+
+
+@requires_redis
+def test_beat_and_a_worker_send_a_due_delivery(queued_app, tmp_path, receiver):
+    from hazard_reporter.core.db import utcnow
+    from hazard_reporter.deliveries import services as deliveries
+    from hazard_reporter.deliveries.models import Delivery, DeliveryStatus
+
+    url, received = receiver
+    app = queued_app
+    with app.app_context():
+        [delivery] = deliveries.enqueue(
+            db.session,
+            kind="integration.test",
+            payload={"report_id": 1, "message": "测试"},
+            targets=[{"type": "webhook", "url": url, "secret": "s3cret"}],
+            now=utcnow(),
+        )
+        db.session.commit()
+        delivery_id = delivery.id
+        db.session.remove()
+
+    def status() -> str:
+        with app.app_context():
+            value = db.session.get(Delivery, delivery_id).status
+            db.session.remove()
+            return value
+
+    worker, beat = Worker(app, tmp_path, "worker"), Worker(app, tmp_path, "beat", beat=True)
+    try:
+        wait_for(lambda: status() == DeliveryStatus.SENT, 60, "the delivery", [worker, beat])
+    finally:
+        beat.stop()
+        worker.stop()
+    assert [r["event"] for r in received] == ["integration.test"]
