@@ -27,15 +27,31 @@ class Config:
     UPLOAD_DIR = str(BASE_DIR / "uploads")
     S3_BUCKET = "hazard-reporter"
     S3_ENDPOINT_URL: str | None = None
+    S3_PUBLIC_ENDPOINT_URL: str | None = None  # for phones' links and uploads (default: the same)
+    S3_ADDRESSING_STYLE = "auto"  # auto | path | virtual (Aliyun OSS, COS buckets since 2024)
     S3_REGION = "us-east-1"
     S3_PRESIGN_SECONDS = 900
 
     # inline: background work runs in this process (renditions right after the commit; the
     # outbox, escalation and missed renditions in a loop of the serving process).
+    # celery: a Celery queue on Redis; `celery -A worker worker` and `celery -A worker beat` run it.
     TASK_RUNNER = "inline"
-    BACKGROUND_SECONDS = 15  # how often that loop runs (0: off)
+    BACKGROUND_SECONDS = 15  # how often that loop runs, or beat sends due deliveries (0: off)
+    CELERY_BROKER_URL = "redis://127.0.0.1:6379/1"
+    CELERY_QUEUE = "hazard"
+    # A task not acknowledged this long after delivery (its worker died) goes to another worker.
+    CELERY_VISIBILITY_SECONDS = 1800
+    CELERY_BEAT_SCHEDULE_FILE = str(BASE_DIR / "instance" / "celerybeat-schedule")
+    ESCALATE_SECONDS = 60  # beat: overdue reports escalate
+    DUTY_CHECK_SECONDS = 60  # beat: the duty report goes out once the day's window closes
+    RENDITION_SWEEP_SECONDS = 300  # beat: photos still without renditions are queued again...
+    RENDITION_SWEEP_GRACE_SECONDS = 600  # ...once they are this old (their task may be lost)
 
     MAX_PHOTO_BYTES = 25 * 1024 * 1024
+    # Decode every photo in the request (a damaged one is refused at once with 422)? None: only
+    # with the inline runner; with a queue the request checks headers and the file's end, and the
+    # worker that makes the renditions finds damage inside the image data (status "failed").
+    INTAKE_DECODE: bool | None = None
     MAX_PHOTOS = 6
     # Covers 108 MP phones; a 200 MP photo is refused with a clear 413.
     MAX_PHOTO_PIXELS = 120_000_000
@@ -52,6 +68,10 @@ class Config:
     NEAR_DUPLICATE_DISTANCE = 6  # perceptual-hash bits within which two photos count as the same
     LOCAL_TIMEZONE = "Asia/Shanghai"  # camera clocks without an offset are read in this zone
     ORPHAN_GRACE_SECONDS = 3600
+    # Direct uploads (S3): a presigned POST lasts S3_PRESIGN_SECONDS; an upload no report claims
+    # within UPLOAD_KEEP_HOURS is removed (a phone may upload, go offline, and report later).
+    UPLOAD_KEEP_HOURS = 72
+    UPLOAD_SWEEP_SECONDS = 3600  # beat (or the loop): how often unclaimed uploads are removed
 
     # Sign-in: short-lived access tokens, rotating refresh tokens, browser session cookies.
     ACCESS_TOKEN_SECONDS = 900
@@ -71,6 +91,7 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     SUBMIT_LIMIT_CLIENT = "30 per minute;300 per hour"  # a factory's workers may share one address
     SUBMIT_LIMIT_ACCOUNT = "10 per minute;60 per hour"
+    UPLOAD_LIMIT_CLIENT = "180 per minute;1800 per hour"  # direct uploads: up to 6 per report
     LOGIN_LIMIT_CLIENT = "30 per minute"
     LOGIN_LIMIT_PHONE = "5 per minute;20 per hour"
 
@@ -83,6 +104,7 @@ class Config:
 
     # Outbox deliveries (webhook, e-mail, WeCom, DingTalk) and their SMTP server.
     DELIVERY_MAX_ATTEMPTS = 12
+    DELIVERY_RETRY_HOURS = 72  # a delivery is dead only after the attempts AND this long
     DELIVERY_BACKOFF_SECONDS = 30
     DELIVERY_BACKOFF_CAP_SECONDS = 3600
     DELIVERY_LEASE_SECONDS = 300  # a send in progress is retried by another worker after this

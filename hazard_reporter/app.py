@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_auth(app)
     register_blueprints(app)
     register_error_handlers(app)
-    register_services(app, create_storage(app.config), create_runner(app.config))
+    register_services(app, create_storage(app.config), create_runner(app))
     register_triage(app)
     register_commands(app)
     return app
@@ -44,9 +44,11 @@ def register_config(app: Flask, config: Mapping[str, Any] | None) -> None:
     if config:
         app.config.from_mapping(config)
     # The whole request may carry the maximum number of maximum-size photos, plus form fields.
-    app.config.setdefault(
-        "MAX_CONTENT_LENGTH", app.config["MAX_PHOTOS"] * app.config["MAX_PHOTO_BYTES"] + 2**20
-    )
+    # (Flask's own default is None, "no limit", so setdefault would never apply.)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = (
+            app.config["MAX_PHOTOS"] * app.config["MAX_PHOTO_BYTES"] + 2**20
+        )
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from hazard_reporter.accounts.routes import auth, users
     from hazard_reporter.awards import models as _awards  # noqa: F401
     from hazard_reporter.awards.routes import blp as awards
+    from hazard_reporter.core.health import blp as health
     from hazard_reporter.deliveries import models as _deliveries  # noqa: F401
     from hazard_reporter.deliveries.routes import blp as deliveries
     from hazard_reporter.duplicates.routes import blp as duplicates
@@ -76,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from hazard_reporter.pages import pages
     from hazard_reporter.photos import models as _photos  # noqa: F401
     from hazard_reporter.photos.routes import blp as photos
+    from hazard_reporter.photos.routes import uploads
     from hazard_reporter.regions.routes import blp as regions
     from hazard_reporter.reports.routes import blp as reports
     from hazard_reporter.sectors.routes import blp as sectors
@@ -84,6 +88,8 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         reports,
         photos,
+        uploads,
+        health,
         sectors,
         regions,
         auth,

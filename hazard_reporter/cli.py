@@ -16,7 +16,7 @@ from hazard_reporter.accounts.models import Role
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.tasks import current_storage
 from hazard_reporter.demo import load_demo_data
-from hazard_reporter.errors import HazardError
+from hazard_reporter.errors import HazardError, StorageUnavailable
 from hazard_reporter.extensions import db
 from hazard_reporter.photos import services as photo_services
 from hazard_reporter.photos.tasks import make_derivatives_task
@@ -185,13 +185,24 @@ def cleanup_orphans(older_than, dry_run):
     grace = current_app.config["ORPHAN_GRACE_SECONDS"] if older_than is None else older_than
     storage = current_storage()
     orphans = photo_services.find_orphans(
-        db.session, storage, older_than=utcnow() - timedelta(seconds=grace)
+        db.session,
+        storage,
+        older_than=utcnow() - timedelta(seconds=grace),
+        uploads_older_than=utcnow() - timedelta(hours=current_app.config["UPLOAD_KEEP_HOURS"]),
     )
+    failed = 0
     for key in orphans:
         click.echo(f"{'would remove' if dry_run else 'removing'} {key}")
         if not dry_run:
-            storage.delete(key)
-    click.echo(f"{len(orphans)} orphaned file(s){' found' if dry_run else ' removed'}")
+            try:
+                storage.delete(key)
+            except (OSError, ValueError, StorageUnavailable) as error:
+                failed += 1
+                click.echo(f"could not remove {key}: {error}", err=True)
+    done = len(orphans) - failed
+    click.echo(f"{done} orphaned file(s){' found' if dry_run else ' removed'}")
+    if failed:
+        raise click.ClickException(f"{failed} file(s) could not be removed; run again later")
 
 
 @photos_cli.command("process-pending")

@@ -90,6 +90,18 @@ class StorageUnavailable(ServiceUnavailable):
     }
 
 
+class StorageFull(StorageUnavailable):
+    """The medium has no space left (ENOSPC, a quota, MinIO's 507): 503 too, because the client
+    can do nothing but retry the same request later, while an operator frees space."""
+
+    code = "storage_full"
+    messages = {
+        "zh": "服务器存储空间不足，报告未保存，请稍后用同一 Idempotency-Key 重试。",
+        "en": "The server is out of storage space; the report was not saved. "
+        "Retry later with the same Idempotency-Key.",
+    }
+
+
 # --- photos ----------------------------------------------------------------------------------
 
 
@@ -194,6 +206,42 @@ class PhotoProcessing(HazardError):
     messages = {
         "zh": "照片仍在处理中，请稍后再试。",
         "en": "The photo is still being processed; try again shortly.",
+    }
+
+
+class DirectUploadUnavailable(HazardError):
+    status = 501
+    code = "direct_upload_unavailable"
+    messages = {
+        "zh": "本系统的照片不存放在对象存储中，不能直传；请随报告一起上传照片。",
+        "en": "This deployment does not store photos in a bucket; send the photos with the report.",
+    }
+
+
+class UploadKeyInvalid(PhotoError):
+    status = 422
+    code = "upload_key_invalid"
+    messages = {
+        "zh": "上传标识 {key} 无效，请使用 POST /api/v1/uploads 返回的 key。",
+        "en": "Upload key {key} is not valid; use a key answered by POST /api/v1/uploads.",
+    }
+
+
+class UploadMissing(PhotoError):
+    status = 422
+    code = "upload_missing"
+    messages = {
+        "zh": "没有找到已上传的照片 {key}：上传可能未完成或已过期，请重新上传。",
+        "en": "No uploaded photo {key}: the upload did not finish or has expired; upload it again.",
+    }
+
+
+class UploadAlreadyUsed(PhotoError):
+    status = 409
+    code = "upload_already_used"
+    messages = {
+        "zh": "照片 {key} 已用于另一份报告。",
+        "en": "Photo {key} already belongs to another report.",
     }
 
 

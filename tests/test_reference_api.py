@@ -39,10 +39,11 @@ def test_openapi_document_describes_the_contract(client):
     post = paths["/api/v1/reports"]["post"]
     ref = post["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
     body = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
-    assert {"sector", "description", "photos", "lat", "lon", "coord_system"} <= set(
+    assert {"sector", "description", "photos", "upload_keys", "lat", "lon", "coord_system"} <= set(
         body["properties"]
     )
-    assert set(body["required"]) == {"sector", "description", "photos"}
+    # Photos come in the body or as keys of direct uploads: either may be left out.
+    assert set(body["required"]) == {"sector", "description"}
     assert body["properties"]["photos"]["items"]["format"] == "binary"
     assert "201" in post["responses"] and "415" in post["responses"]
 

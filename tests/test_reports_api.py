@@ -28,7 +28,7 @@ def post_report(client, photos=None, headers=None, **fields):
     if photos is None:
         photos = [make_jpeg(gps=MIANYANG)]
     data = {"sector": "gas_network", "description": "燃气表箱门损坏"}
-    data.update({k: str(v) if not isinstance(v, str) else v for k, v in fields.items()})
+    data.update({k: v if isinstance(v, str | list) else str(v) for k, v in fields.items()})
     data = {k: v for k, v in data.items() if v != "None"}
     files = []
     for i, photo in enumerate(photos):
@@ -491,3 +491,25 @@ def test_bad_list_queries_are_4xx(client, admin, query):
     response = client.get(f"/api/v1/reports?{query}", headers=admin)
     assert response.status_code == 422
     assert response.json["error"]["field"] in {"cursor", "limit", "sector", "region"}
+
+
+def test_the_default_total_limit_follows_the_photo_limits(tmp_path):
+    from tests.conftest import build_app
+
+    app = build_app(tmp_path, MAX_PHOTOS=2, MAX_PHOTO_BYTES=5_000)
+    assert app.config["MAX_CONTENT_LENGTH"] == 2 * 5_000 + 2**20
+    body = b"x" * (2 * 5_000 + 2**20 + 1)
+    response = app.test_client().post(
+        "/api/v1/reports", data=body, content_type="multipart/form-data; boundary=b"
+    )
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "request_too_large"
+
+
+def test_a_description_with_a_nul_character_is_refused_and_nothing_is_kept(app, client):
+    # PostgreSQL's text columns cannot hold U+0000 (SQLite's can): a 422 on both, not a 500.
+    response = post_report(client, description="燃气表箱\x00门损坏")
+    assert response.status_code == 422
+    assert response.json["error"]["field"] == "description"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Report)) == 0

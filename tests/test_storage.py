@@ -144,3 +144,28 @@ def test_pending_renditions_are_made_by_the_command(app, storage, monkeypatch):
         .json
     )
     assert again["photos"][0]["status"] == "ready"
+
+
+def test_cleanup_removes_half_written_temporaries_left_by_a_crash(tmp_path):
+    from datetime import timedelta
+
+    from hazard_reporter.core.db import utcnow
+    from hazard_reporter.photos.services import find_orphans
+
+    app = build_app(tmp_path)
+    leftover = tmp_path / "uploads" / "originals" / "2026" / "11" / "28" / ".incoming-k3x9q"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a photo")
+    result = app.test_cli_runner().invoke(args=["photos", "cleanup-orphans", "--older-than", "0"])
+    assert result.exit_code == 0, result.output
+    assert "1 orphaned file(s) removed" in result.output
+    assert not leftover.exists()
+    with app.app_context():
+        assert (
+            find_orphans(
+                db.session,
+                app.extensions["hazard_storage"],
+                older_than=utcnow() + timedelta(seconds=1),
+            )
+            == []
+        )

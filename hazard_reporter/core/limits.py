@@ -51,6 +51,11 @@ def submission_limits(view):
     )(view)
 
 
+def upload_limits(view):
+    """Limits on asking for direct uploads, per client address (six photos to a report)."""
+    return limiter.limit(_config("UPLOAD_LIMIT_CLIENT"), key_func=client_key, scope="upload")(view)
+
+
 def login_limits(view):
     """Limits on password attempts: per client address and per phone number."""
     view = limiter.limit(_config("LOGIN_LIMIT_PHONE"), key_func=phone_key, scope="login-phone")(

@@ -68,9 +68,31 @@ def tile_origins(url_template: str | None, subdomains: str = "abc") -> list[str]
     return origins
 
 
+def bucket_origins(config: Mapping[str, Any]) -> list[str]:
+    """Where the pages' photos come from with S3 storage: rendition links redirect to the
+    bucket's signed URLs (path-style or virtual-hosted at the endpoint phones are given)."""
+    if config.get("STORAGE") != "s3":
+        return []
+    bucket = config.get("S3_BUCKET")
+    endpoint = config.get("S3_PUBLIC_ENDPOINT_URL") or config.get("S3_ENDPOINT_URL")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if not parts.scheme or not parts.hostname:
+            return []
+        port = f":{parts.port}" if parts.port else ""
+        return [
+            f"{parts.scheme}://{parts.hostname}{port}",
+            f"{parts.scheme}://{bucket}.{parts.hostname}{port}",
+        ]
+    region = config.get("S3_REGION") or "us-east-1"
+    return [f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{region}.amazonaws.com"]
+
+
 def html_csp(config: Mapping[str, Any]) -> str:
-    """The pages' policy: HTML_CSP, with the tile server's origins in img-src when configured."""
+    """The pages' policy: HTML_CSP, with the tile server's and the bucket's origins in img-src
+    when configured."""
     origins = tile_origins(config.get("MAP_TILE_URL"), config.get("MAP_TILE_SUBDOMAINS") or "abc")
+    origins += [o for o in bucket_origins(config) if o not in origins]
     if not origins:
         return HTML_CSP
     return HTML_CSP.replace(

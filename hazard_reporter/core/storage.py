@@ -8,14 +8,17 @@ A backend stores opaque keys such as ``originals/2026/11/28/<uuid>.jpg``:
 - ``list(prefix)`` yields ``StoredObject(key, size, modified)``;
 - ``url(key, seconds)`` a direct, time-limited URL where the backend has one (S3), else ``None``.
 
-Every failure of the medium (disk full, endpoint down) is raised as ``StorageUnavailable`` so the
-request that caused it answers 503 and keeps nothing half-made.
+Every failure of the medium (endpoint down, I/O error) is raised as ``StorageUnavailable``, and a
+full medium as its subclass ``StorageFull``, so the request that caused it answers 503 with
+``Retry-After`` and keeps nothing half-made.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
+import logging
 import os
 import re
 import tempfile
@@ -27,10 +30,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from hazard_reporter.errors import StorageUnavailable
+from hazard_reporter.errors import StorageFull, StorageUnavailable
 
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+log = logging.getLogger(__name__)
+
+# Segments of letters, digits, ".", "_" and "-" (a leading dot only for the local backend's
+# half-written ".incoming-" temporaries, which the orphan clean-up must be able to remove).
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9._-]*(/[A-Za-z0-9.][A-Za-z0-9._-]*)*$")
 RETRY_AFTER_SECONDS = 30
+# A full disk waits for an operator, not for a restart: clients need not come back as soon.
+FULL_RETRY_AFTER_SECONDS = 300
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# MinIO answers 507 XMinioStorageFull when its drives are full.
+FULL_S3_CODES = frozenset({"XMinioStorageFull", "InsufficientStorage"})
 CHUNK = 1024 * 1024
 
 
@@ -43,13 +55,19 @@ class StoredObject:
 
 def check_key(key: str) -> str:
     """Refuse keys that could leave the storage root (``..``, absolute paths, odd characters)."""
-    if not KEY_PATTERN.match(key) or ".." in key.split("/"):
+    if not KEY_PATTERN.match(key) or any(part in (".", "..") for part in key.split("/")):
         raise ValueError(f"invalid storage key: {key!r}")
     return key
 
 
 def unavailable() -> StorageUnavailable:
     return StorageUnavailable(retry_after=RETRY_AFTER_SECONDS)
+
+
+def full(where: str) -> StorageFull:
+    """The error for a medium with no space left; logged as an error, since people must act."""
+    log.error("photo storage is full (%s): reports are refused until space is freed", where)
+    return StorageFull(retry_after=FULL_RETRY_AFTER_SECONDS)
 
 
 class Storage(ABC):
@@ -74,6 +92,13 @@ class Storage(ABC):
 
     def url(self, key: str, seconds: int) -> str | None:
         """A direct URL for ``key`` valid ``seconds``, or None to stream it through the app."""
+        return None
+
+    def presigned_post(
+        self, key: str, *, content_type: str, max_bytes: int, seconds: int
+    ) -> dict | None:
+        """A form (``url`` and ``fields``) a client POSTs one file of ``content_type`` and at
+        most ``max_bytes`` to, straight into ``key``; None where clients cannot upload directly."""
         return None
 
     def read(self, key: str) -> bytes:
@@ -122,6 +147,9 @@ class LocalStorage(Storage):
             finally:
                 os.close(dir_fd)
         except OSError as exc:
+            # ENOSPC may come from write() or only from fsync() (delayed allocation, NFS).
+            if exc.errno in NO_SPACE_ERRNOS:
+                raise full(str(self.root)) from exc
             raise unavailable() from exc
         finally:
             if tmp_name:
@@ -209,21 +237,35 @@ class S3Storage(Storage):
 
     name = "s3"
 
-    def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str = "us-east-1"):
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        public_endpoint_url: str | None = None,
+        addressing_style: str = "auto",
+    ):
         import boto3
         from botocore.config import Config as BotoConfig
 
         self.bucket = bucket
+        config = BotoConfig(
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=30,
+            signature_version="s3v4",
+            s3={"addressing_style": addressing_style},  # virtual: Aliyun OSS, newer COS buckets
+        )
         self.client = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            config=BotoConfig(
-                retries={"max_attempts": 3, "mode": "standard"},
-                connect_timeout=5,
-                read_timeout=30,
-                signature_version="s3v4",
-            ),
+            "s3", endpoint_url=endpoint_url, region_name=region, config=config
+        )
+        # Links and upload forms for phones may need another address than the app's own (an
+        # internal, traffic-free endpoint for the app, the public one for phones).
+        self.signer = (
+            boto3.client("s3", endpoint_url=public_endpoint_url, region_name=region, config=config)
+            if public_endpoint_url
+            else self.client
         )
 
     def _call(self, method, **kwargs):
@@ -235,6 +277,9 @@ class S3Storage(Storage):
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise FileNotFoundError(kwargs.get("Key")) from exc
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in FULL_S3_CODES or status == 507:
+                raise full(f"bucket {self.bucket}") from exc
             raise unavailable() from exc
         except BotoCoreError as exc:
             raise unavailable() from exc
@@ -271,9 +316,29 @@ class S3Storage(Storage):
             raise unavailable() from exc
 
     def url(self, key: str, seconds: int) -> str | None:
-        return self.client.generate_presigned_url(
+        return self.signer.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
         )
+
+    def presigned_post(
+        self, key: str, *, content_type: str, max_bytes: int, seconds: int
+    ) -> dict | None:
+        # The bucket enforces the policy: this key only, this type only, 1 byte to max_bytes.
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.signer.generate_presigned_post(
+                Bucket=self.bucket,
+                Key=check_key(key),
+                Fields={"Content-Type": content_type},
+                Conditions=[
+                    {"Content-Type": content_type},
+                    ["content-length-range", 1, max_bytes],
+                ],
+                ExpiresIn=seconds,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise unavailable() from exc
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (for development and tests)."""
@@ -295,6 +360,8 @@ def create_storage(config) -> Storage:
             config["S3_BUCKET"],
             endpoint_url=config.get("S3_ENDPOINT_URL"),
             region=config.get("S3_REGION", "us-east-1"),
+            public_endpoint_url=config.get("S3_PUBLIC_ENDPOINT_URL"),
+            addressing_style=config.get("S3_ADDRESSING_STYLE") or "auto",
         )
     if kind == "memory":
         return MemoryStorage()

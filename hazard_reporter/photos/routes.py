@@ -1,4 +1,5 @@
-"""/api/v1/photos: the public, metadata-free renditions of report photos."""
+"""/api/v1/photos: the public, metadata-free renditions of report photos; /api/v1/uploads: a
+phone's direct upload of a photo to the bucket."""
 
 from __future__ import annotations
 
@@ -10,15 +11,21 @@ from hazard_reporter.accounts.models import Role
 from hazard_reporter.core.api import HazardBlueprint
 from hazard_reporter.core.auth import current_principal, photo_links, requires
 from hazard_reporter.core.db import utcnow
+from hazard_reporter.core.limits import upload_limits
 from hazard_reporter.core.tasks import current_storage
 from hazard_reporter.errors import NotFound, PhotoProcessing
 from hazard_reporter.extensions import db
+from hazard_reporter.photos import services as photo_services
 from hazard_reporter.photos.imaging import ImageFormat
 from hazard_reporter.photos.models import DerivativeState, Photo
+from hazard_reporter.photos.schemas import UploadRequestSchema, UploadTicketSchema
 from hazard_reporter.reports import access
 from hazard_reporter.reports import services as report_services
 
 blp = HazardBlueprint("photos", __name__, url_prefix="/api/v1/photos", description="照片 Photos")
+uploads = HazardBlueprint(
+    "uploads", __name__, url_prefix="/api/v1/uploads", description="照片直传 Direct uploads"
+)
 
 MAX_ID = 2**31 - 1
 PROCESSING_RETRY_SECONDS = 2
@@ -86,3 +93,23 @@ def display(photo_id):
 def thumbnail(photo_id):
     """The thumbnail of a photo."""
     return _serve(photo_id, "thumbnail")
+
+
+@uploads.route("", methods=["POST"])
+@uploads.arguments(UploadRequestSchema)
+@uploads.response(201, UploadTicketSchema)
+@uploads.alt_response(501, description="Photos are not kept in a bucket here: send them inline")
+@uploads.alt_response(503, description="The bucket is unavailable; try again")
+@upload_limits
+def create_upload(body):
+    """Upload a photo straight to the bucket: answers a presigned POST for one photo (its type,
+    at most the photo size limit); POST the file there, then name the `key` in the report's
+    `upload_keys`. Anyone may ask, like reporting; an upload no report claims is removed later."""
+    config = current_app.config
+    return photo_services.presign_upload(
+        current_storage(),
+        content_type=body["content_type"],
+        now=utcnow(),
+        max_bytes=config["MAX_PHOTO_BYTES"],
+        seconds=config["S3_PRESIGN_SECONDS"],
+    ), 201

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
+import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hazard_reporter.core.storage import Storage
-from hazard_reporter.errors import EmptyPhoto, PhotoTooLarge, StorageUnavailable
+from hazard_reporter.errors import (
+    DirectUploadUnavailable,
+    EmptyPhoto,
+    PhotoTooLarge,
+    StorageUnavailable,
+    UploadAlreadyUsed,
+    UploadKeyInvalid,
+    UploadMissing,
+)
 from hazard_reporter.photos.imaging import InspectedImage, inspect_image, make_derivatives
 from hazard_reporter.photos.models import DerivativeState, Photo
 
@@ -22,12 +32,14 @@ log = logging.getLogger(__name__)
 
 ORIGINALS = "originals"
 DERIVATIVES = "derivatives"
+UPLOADS = "uploads"  # phones' direct uploads, until a report claims them
 
 
 @dataclass(frozen=True)
 class IncomingPhoto:
     filename: str
     stream: BinaryIO  # seekable (Werkzeug spools large uploads to a temporary file)
+    stored_key: str | None = None  # already in storage: uploaded straight to the bucket
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,7 @@ class CheckedPhoto:
     size: int
     sha256: str
     image: InspectedImage
+    stored_key: str | None = None
 
 
 def _size_of(stream: BinaryIO) -> int:
@@ -54,8 +67,11 @@ def _sha256_of(stream: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def check_photo(photo: IncomingPhoto, *, max_bytes: int, max_pixels: int) -> CheckedPhoto:
-    """Size, format and decodability of one upload, and its metadata; raises a 4xx error."""
+def check_photo(
+    photo: IncomingPhoto, *, max_bytes: int, max_pixels: int, decode: bool = True
+) -> CheckedPhoto:
+    """Size, format and decodability (``decode``; else the header and the file's end) of one
+    upload, and its metadata; raises a 4xx error."""
     size = _size_of(photo.stream)
     if size == 0:
         raise EmptyPhoto(field="photos", filename=photo.filename)
@@ -63,10 +79,12 @@ def check_photo(photo: IncomingPhoto, *, max_bytes: int, max_pixels: int) -> Che
         raise PhotoTooLarge(
             field="photos", filename=photo.filename, limit_mb=round(max_bytes / 1024 / 1024, 1)
         )
-    image = inspect_image(photo.stream, filename=photo.filename, max_pixels=max_pixels)
+    image = inspect_image(
+        photo.stream, filename=photo.filename, max_pixels=max_pixels, decode=decode
+    )
     photo.stream.seek(0)
     sha256 = _sha256_of(photo.stream)
-    return CheckedPhoto(photo.filename, photo.stream, size, sha256, image)
+    return CheckedPhoto(photo.filename, photo.stream, size, sha256, image, photo.stored_key)
 
 
 def original_key(now: datetime, extension: str) -> str:
@@ -75,18 +93,89 @@ def original_key(now: datetime, extension: str) -> str:
 
 
 def store_originals(storage: Storage, photos: list[CheckedPhoto], *, now: datetime) -> list[str]:
-    """Store every original durably, or none: on failure the ones stored are removed."""
+    """Store every original durably, or none: on failure the ones stored are removed. A photo
+    uploaded straight to the bucket stays where it is (its key is returned as it was)."""
     keys: list[str] = []
     try:
         for photo in photos:
+            if photo.stored_key is not None:
+                keys.append(photo.stored_key)
+                continue
             key = original_key(now, photo.image.format.extension)
             photo.stream.seek(0)
             storage.put(key, photo.stream, photo.image.format.mime)
             keys.append(key)
-    except StorageUnavailable:
-        discard(storage, keys)
+    except Exception:
+        # Not only StorageUnavailable: whatever stops the loop, the ones stored go.
+        discard(storage, written_keys(photos, keys))
         raise
     return keys
+
+
+def written_keys(photos: list[CheckedPhoto], keys: list[str]) -> list[str]:
+    """The keys this submission wrote itself (a failed one removes these, never a phone's upload,
+    which the phone may name again when it retries)."""
+    return [key for photo, key in zip(photos, keys, strict=False) if photo.stored_key is None]
+
+
+# --- direct uploads: phone to bucket ----------------------------------------------------------
+
+UPLOAD_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
+_UPLOAD_KEY = re.compile(rf"^{UPLOADS}/\d{{4}}/\d{{2}}/\d{{2}}/[0-9a-f]{{32}}$")
+
+
+def presign_upload(
+    storage: Storage, *, content_type: str, now: datetime, max_bytes: int, seconds: int
+) -> dict:
+    """A fresh key and the presigned POST a phone sends one photo with (type and size bounded
+    by the bucket's policy); the report then names the key in ``upload_keys``."""
+    key = f"{UPLOADS}/{now:%Y/%m/%d}/{uuid.uuid4().hex}"
+    post = storage.presigned_post(
+        key, content_type=content_type, max_bytes=max_bytes, seconds=seconds
+    )
+    if post is None:
+        raise DirectUploadUnavailable()
+    return {
+        "key": key,
+        "url": post["url"],
+        "fields": post["fields"],
+        "expires_at": now + timedelta(seconds=seconds),
+        "max_bytes": max_bytes,
+    }
+
+
+def fetch_upload(storage: Storage, key: str, *, max_bytes: int) -> IncomingPhoto:
+    """A phone's upload as an incoming photo, copied to a temporary file to be checked like any
+    other (size, format from its bytes, sha256). The caller closes its stream."""
+    if not _UPLOAD_KEY.match(key):
+        raise UploadKeyInvalid(field="upload_keys", key=key[:80])
+    name = key.rsplit("/", 1)[1]
+    copy = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - returned open
+    try:
+        with storage.open(key) as source:
+            while chunk := source.read(1024 * 1024):
+                copy.write(chunk)
+                if copy.tell() > max_bytes:
+                    raise PhotoTooLarge(
+                        field="upload_keys", filename=name, limit_mb=round(max_bytes / 2**20, 1)
+                    )
+    except FileNotFoundError:
+        copy.close()
+        raise UploadMissing(field="upload_keys", key=key) from None
+    except BaseException:
+        copy.close()
+        raise
+    copy.seek(0)
+    return IncomingPhoto(filename=name, stream=copy, stored_key=key)
+
+
+def ensure_unclaimed(session: Session, photos: list[CheckedPhoto]) -> None:
+    """Refuse an upload another report already holds."""
+    keys = [p.stored_key for p in photos if p.stored_key is not None]
+    if keys:
+        taken = session.scalar(select(Photo.original_key).where(Photo.original_key.in_(keys)))
+        if taken is not None:
+            raise UploadAlreadyUsed(field="upload_keys", key=taken)
 
 
 def discard(storage: Storage, keys: list[str]) -> None:
@@ -95,7 +184,7 @@ def discard(storage: Storage, keys: list[str]) -> None:
     for key in keys:
         try:
             storage.delete(key)
-        except (StorageUnavailable, OSError):
+        except Exception:  # best effort: the caller's own error is the one to report
             log.warning("could not remove %s; left for the orphan clean-up", key)
 
 
@@ -130,6 +219,7 @@ def make_photo_derivatives(
     """Make the display and thumbnail renditions of one photo; safe to run twice."""
     photo = session.get(Photo, photo_id)
     if photo is None or photo.derivatives == DerivativeState.READY:
+        log.info("photo %s: renditions already made, nothing to do", photo_id)
         return photo
     try:
         with storage.open(photo.original_key) as fp:
@@ -154,6 +244,7 @@ def make_photo_derivatives(
     photo.derivatives_error = None
     if near_duplicate_distance is not None:
         flag_near_duplicate(session, photo, max_distance=near_duplicate_distance)
+    log.info("photo %s: renditions made", photo_id)
     return photo
 
 
@@ -191,26 +282,61 @@ def flag_near_duplicate(
     return False
 
 
-def find_orphans(session: Session, storage: Storage, *, older_than: datetime) -> list[str]:
+def find_orphans(
+    session: Session,
+    storage: Storage,
+    *,
+    older_than: datetime,
+    uploads_older_than: datetime | None = None,
+) -> list[str]:
     """Stored files no photo row refers to, last written before ``older_than`` (younger ones may
-    belong to a submission still in flight)."""
+    belong to a submission still in flight); phones' direct uploads before ``uploads_older_than``
+    (a phone may upload, lose its network, and send the report hours later)."""
     referenced: set[str] = set()
     for original, display, thumbnail in session.execute(
         select(Photo.original_key, Photo.display_key, Photo.thumbnail_key)
     ):
         referenced.update(k for k in (original, display, thumbnail) if k)
+    cutoffs = {
+        ORIGINALS: older_than,
+        DERIVATIVES: older_than,
+        UPLOADS: min(older_than, uploads_older_than or older_than),
+    }
     orphans = []
-    for prefix in (ORIGINALS, DERIVATIVES):
+    for prefix, cutoff in cutoffs.items():
         for item in storage.list(prefix + "/"):
-            if item.key not in referenced and item.modified < older_than:
+            if item.key not in referenced and item.modified < cutoff:
                 orphans.append(item.key)
     return orphans
 
 
-def pending_photo_ids(session: Session) -> list[int]:
-    """Photos whose renditions were never made (e.g. the process stopped first)."""
-    return list(
-        session.scalars(
-            select(Photo.id).where(Photo.derivatives == DerivativeState.PENDING).order_by(Photo.id)
-        )
-    )
+def pending_photo_ids(
+    session: Session, *, created_before: datetime | None = None, limit: int = 10_000
+) -> list[int]:
+    """Photos whose renditions were never made (e.g. the process stopped first), oldest first."""
+    query = select(Photo.id).where(Photo.derivatives == DerivativeState.PENDING)
+    if created_before is not None:
+        query = query.where(Photo.created_at < created_before)
+    return list(session.scalars(query.order_by(Photo.id).limit(limit)))
+
+
+def remove_unclaimed_uploads(
+    session: Session, storage: Storage, *, now: datetime, keep: timedelta, days: int = 3
+) -> int:
+    """Remove the phones' direct uploads that no report claimed within ``keep``. Only the last
+    few days' folders past ``keep`` are listed (uploads are filed by day), so the sweep stays
+    cheap however many claimed uploads the bucket holds; returns how many were removed."""
+    cutoff = now - keep
+    removed = 0
+    for back in range(days + 1):
+        day = cutoff - timedelta(days=back)
+        items = [i for i in storage.list(f"{UPLOADS}/{day:%Y/%m/%d}/") if i.modified < cutoff]
+        for start in range(0, len(items), 500):
+            batch = {i.key for i in items[start : start + 500]}
+            claimed = set(
+                session.scalars(select(Photo.original_key).where(Photo.original_key.in_(batch)))
+            )
+            for key in sorted(batch - claimed):
+                storage.delete(key)
+                removed += 1
+    return removed

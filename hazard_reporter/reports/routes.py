@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+
 from flask import current_app, request
 
 from hazard_reporter.accounts.models import Role
-from hazard_reporter.core import background
 from hazard_reporter.core.api import HazardBlueprint
 from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.limits import submission_limits
 from hazard_reporter.core.tasks import current_runner, current_storage
 from hazard_reporter.duplicates.routes import suggestions_for
-from hazard_reporter.errors import AuthRequired, IdempotencyKeyInvalid
+from hazard_reporter.errors import AuthRequired, IdempotencyKeyInvalid, PhotoCountInvalid
 from hazard_reporter.extensions import db
 from hazard_reporter.geo.coords import CoordSystem
-from hazard_reporter.photos.services import IncomingPhoto
+from hazard_reporter.photos.services import IncomingPhoto, fetch_upload
 from hazard_reporter.photos.tasks import make_derivatives_task
 from hazard_reporter.reports import services
 from hazard_reporter.reports.access import Audience, audience_of
@@ -41,22 +43,34 @@ MAX_ID = 2**31 - 1
 
 def take_in(submission: services.Submission) -> services.Intake:
     """Submit a report with the app's settings and triage rules, then start its background work
-    (renditions; the red alert goes out now rather than at the loop's next tick)."""
-    intake = services.submit_report(
-        session=db.session,
-        storage=current_storage(),
-        submission=submission,
-        policy=services.IntakePolicy.from_config(
-            current_app.config, rules=current_app.extensions["hazard_triage_rules"]
-        ),
-        secret_key=current_app.config["SECRET_KEY"],
-        now=utcnow(),
-    )
+    (renditions; the red alert goes out now rather than at the loop's next tick). Photos the
+    phone uploaded straight to the bucket are fetched to be checked like the others."""
+    config = current_app.config
+    storage = current_storage()
+    count = len(submission.photos) + len(submission.upload_keys)
+    if count > config["MAX_PHOTOS"]:
+        raise PhotoCountInvalid(field="photos", min=1, max=config["MAX_PHOTOS"], count=count)
+    with contextlib.ExitStack() as stack:
+        uploaded = []
+        for key in submission.upload_keys:
+            photo = fetch_upload(storage, key, max_bytes=config["MAX_PHOTO_BYTES"])
+            stack.callback(photo.stream.close)
+            uploaded.append(photo)
+        intake = services.submit_report(
+            session=db.session,
+            storage=storage,
+            submission=dataclasses.replace(submission, photos=[*submission.photos, *uploaded]),
+            policy=services.IntakePolicy.from_config(
+                config, rules=current_app.extensions["hazard_triage_rules"]
+            ),
+            secret_key=config["SECRET_KEY"],
+            now=utcnow(),
+        )
     if not intake.replayed:
         for photo_id in intake.photo_ids:
             current_runner().enqueue(make_derivatives_task, photo_id)
         if intake.report.severity == Severity.RED.value:
-            background.wake()
+            current_runner().wake()
     return intake
 
 
@@ -84,6 +98,7 @@ def create_report(form):
         sector=Sector(form["sector"]),
         description=form["description"],
         photos=[IncomingPhoto(f.filename or "photo", f.stream) for f in form["photos"]],
+        upload_keys=form["upload_keys"],
         lat=form.get("lat"),
         lon=form.get("lon"),
         accuracy_m=form.get("accuracy_m"),

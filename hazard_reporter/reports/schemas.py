@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import url_for
-from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from hazard_reporter.core.api import FileUpload
 from hazard_reporter.core.auth import photo_links
-from hazard_reporter.core.i18n import pick
+from hazard_reporter.core.i18n import pick, request_language
 from hazard_reporter.geo.coords import CoordSystem, from_wgs84
 from hazard_reporter.photos.models import DerivativeState, Photo
 from hazard_reporter.reports.access import Audience
@@ -56,7 +56,17 @@ class ReportSubmissionSchema(ma.Schema):
     )
 
     photos = ma.fields.List(
-        Upload(), required=True, metadata={"description": "1 to 6 photos: JPEG, PNG, WebP, HEIC"}
+        FileUpload(),
+        load_default=list,
+        metadata={"description": "1 to 6 photos in all: JPEG, PNG, WebP, HEIC"},
+    )
+    upload_keys = ma.fields.List(
+        ma.fields.String(validate=validate.Length(max=200)),
+        load_default=list,
+        metadata={
+            "description": "Keys of photos uploaded straight to the bucket (POST /api/v1/uploads),"
+            " instead of or besides `photos`"
+        },
     )
 
     @ma.validates_schema
@@ -253,19 +263,22 @@ def present_report(
     lat, lon = report.lat, report.lon
     if lat is not None and lon is not None:
         lat, lon = from_wgs84(lat, lon, coord_system)
+    lang = request_language()  # once per report, not once per text: a page has twenty reports
     sector = Sector(report.sector)
     region = None
     if report.region is not None:
         region = {
             "code": report.region.code,
-            "name": pick(report.region.name_zh, report.region.name_en or report.region.name_zh),
+            "name": pick(
+                report.region.name_zh, report.region.name_en or report.region.name_zh, lang
+            ),
         }
     out = {
         "id": report.id,
         "status": report.status,
         "severity": report.severity,
         "sector": report.sector,
-        "sector_name": pick(sector.label_zh, sector.label_en),
+        "sector_name": pick(sector.label_zh, sector.label_en, lang),
         "description": report.description,
         "location": {
             "lat": lat,
@@ -287,7 +300,7 @@ def present_report(
             "computed_severity": report.computed_severity,
             "score": report.triage_score,
             "reasons": [
-                {"code": r["code"], "text": pick(r["zh"], r["en"])}
+                {"code": r["code"], "text": pick(r["zh"], r["en"], lang)}
                 for r in report.triage_reasons or []
             ],
             **(

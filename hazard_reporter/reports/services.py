@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, true
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from hazard_reporter.accounts.models import User
@@ -38,7 +39,9 @@ from hazard_reporter.photos.services import (
     build_photo,
     check_photo,
     discard,
+    ensure_unclaimed,
     store_originals,
+    written_keys,
 )
 from hazard_reporter.regions import services as regions
 from hazard_reporter.reports import access
@@ -49,6 +52,13 @@ from hazard_reporter.sectors.models import Sector
 from hazard_reporter.triage.engine import Rules, default_rules
 
 REPORTER_ACTOR = "reporter"
+
+
+def intake_decodes(config) -> bool:
+    """Whether intake decodes every photo (``HAZARD_INTAKE_DECODE``; by default only when the
+    renditions are made in-process too: with a task queue the worker decodes them)."""
+    setting = config.get("INTAKE_DECODE")
+    return config["TASK_RUNNER"] == "inline" if setting is None else bool(setting)
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class IntakePolicy:
     stale_photo_days: int = 7
     local_timezone: str = "Asia/Shanghai"
     burst_per_hour: int = 10  # reports from one account in an hour before "burst" is flagged
+    decode_photos: bool = True  # False: pixels are first decoded by the renditions task
     rules: Rules | None = None  # triage rules; None: the shipped ones
     deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy)
 
@@ -77,6 +88,7 @@ class IntakePolicy:
             stale_photo_days=config["STALE_PHOTO_DAYS"],
             burst_per_hour=config["FRAUD_BURST_PER_HOUR"],
             local_timezone=config["LOCAL_TIMEZONE"],
+            decode_photos=intake_decodes(config),
         )
 
 
@@ -97,6 +109,7 @@ class Submission:
     immediate_danger: bool = False
     idempotency_key: str | None = None
     reporter: User | None = None  # the signed-in reporter, if any
+    upload_keys: list[str] = field(default_factory=list)  # photos the phone put in the bucket
 
 
 @dataclass
@@ -185,7 +198,12 @@ def submit_report(
         raise ValidationFailed(field="description", detail="不能为空 / must not be empty")
 
     checked = [
-        check_photo(p, max_bytes=policy.max_photo_bytes, max_pixels=policy.max_photo_pixels)
+        check_photo(
+            p,
+            max_bytes=policy.max_photo_bytes,
+            max_pixels=policy.max_photo_pixels,
+            decode=policy.decode_photos,
+        )
         for p in submission.photos
     ]
     fingerprint = _fingerprint(submission, checked)
@@ -193,6 +211,7 @@ def submit_report(
         earlier = _find_by_key(session, submission.idempotency_key)
         if earlier is not None:
             return _replay(earlier, fingerprint, secret_key)
+    ensure_unclaimed(session, checked)
 
     if submission.region_code and regions.get_region(session, submission.region_code) is None:
         raise UnknownRegion(field="region_code", region_code=submission.region_code)
@@ -242,6 +261,7 @@ def submit_report(
         _followup_token(secret_key, submission.idempotency_key, fingerprint) if anonymous else None
     )
     keys = store_originals(storage, checked, now=now)
+    written = written_keys(checked, keys)
     report = Report(
         sector=submission.sector.value,
         description=submission.description.strip(),
@@ -284,6 +304,7 @@ def submit_report(
     )
     inspection.refresh_urgency(report, policy=policy.deadlines, now=now)
     session.add(report)
+    committing = False
     try:
         session.flush()  # the report's id, for the outbox rows written with it
         integrations.emit(
@@ -305,24 +326,43 @@ def submit_report(
                 now=now,
                 payload=red_alert_payload(report),
             )
+        committing = True
         session.commit()
     except IntegrityError:
         # Another request with the same Idempotency-Key committed first: answer with its report.
-        session.rollback()
-        discard(storage, keys)
+        _abandon(session, storage, written)
         winner = (
             _find_by_key(session, submission.idempotency_key)
             if submission.idempotency_key
             else None
         )
         if winner is None:
+            ensure_unclaimed(session, checked)  # another report took an upload first: 409
             raise
         return _replay(winner, fingerprint, secret_key)
+    except DBAPIError as error:
+        if committing and error.connection_invalidated:
+            # The connection died during COMMIT: the server may have committed all the same, and
+            # the retry would then replay a report whose evidence we had deleted. The files stay;
+            # ``photos cleanup-orphans`` removes them later only if no row refers to them.
+            with contextlib.suppress(DBAPIError):
+                session.rollback()
+            raise
+        _abandon(session, storage, written)
+        raise
     except Exception:
-        session.rollback()
-        discard(storage, keys)
+        _abandon(session, storage, written)
         raise
     return Intake(report, token, photo_ids=[p.id for p in report.photos])
+
+
+def _abandon(session: Session, storage: Storage, keys: list[str]) -> None:
+    """Undo a submission that did not commit: its transaction, then its stored originals (even
+    when the rollback itself fails, as it may with the database gone)."""
+    try:
+        session.rollback()
+    finally:
+        discard(storage, keys)
 
 
 def _load(session: Session, report_id: int) -> Report | None:

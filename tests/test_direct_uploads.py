@@ -1,0 +1,159 @@
+"""Direct uploads (S3 deployments): the phone asks ``POST /api/v1/uploads`` for a presigned POST,
+sends the photo straight to the bucket, and the report names the key in ``upload_keys``; the
+server checks each object like any other photo before accepting it, and removes the unclaimed."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+import requests
+
+from hazard_reporter.core.db import utcnow
+from hazard_reporter.extensions import db
+from hazard_reporter.photos.models import Photo
+from hazard_reporter.photos.services import remove_unclaimed_uploads
+from tests.conftest import build_app, s3_settings
+from tests.fixtures import make_jpeg
+from tests.test_reports_api import MIANYANG, post_report
+
+
+@pytest.fixture
+def s3_app(tmp_path, s3_endpoint):
+    return build_app(tmp_path, **s3_settings(s3_endpoint))
+
+
+def upload(client, data: bytes, content_type: str = "image/jpeg") -> tuple[str, int]:
+    """Ask for a ticket, then send ``data`` to the bucket as a phone would; (key, bucket status)."""
+    ticket = client.post("/api/v1/uploads", json={"content_type": content_type})
+    assert ticket.status_code == 201, ticket.get_json()
+    body = ticket.get_json()
+    answer = requests.post(
+        body["url"], data=body["fields"], files={"file": ("photo", data, content_type)}, timeout=10
+    )
+    return body["key"], answer.status_code
+
+
+def report_with_keys(client, keys, **fields):
+    return post_report(client, photos=[], upload_keys=keys, **fields)
+
+
+def test_a_report_names_photos_uploaded_straight_to_the_bucket(s3_app):
+    client = s3_app.test_client()
+    photo = make_jpeg(gps=MIANYANG)
+    key, status = upload(client, photo)
+    assert status in (200, 201, 204)
+    assert key.startswith("uploads/")
+
+    response = report_with_keys(client, [key])
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["location"]["source"] == "exif"  # the metadata was read from the object itself
+    with s3_app.app_context():
+        stored = db.session.get(Photo, body["photos"][0]["id"])
+        assert stored.original_key == key  # kept where the phone put it: no second copy
+        assert stored.sha256 == hashlib.sha256(photo).hexdigest()
+        assert stored.size_bytes == len(photo)
+
+
+def test_photos_sent_inline_and_uploaded_mix_in_one_report(s3_app):
+    client = s3_app.test_client()
+    key, _ = upload(client, make_jpeg(gps=MIANYANG))
+    response = post_report(client, photos=[make_jpeg(gps=MIANYANG)], upload_keys=[key])
+    assert response.status_code == 201
+    assert len(response.get_json()["photos"]) == 2
+
+
+def test_the_server_decides_the_format_from_the_uploaded_bytes(s3_app):
+    client = s3_app.test_client()
+    key, _ = upload(client, b"%PDF-1.7\n" + b"0" * 2000)  # declared image/jpeg
+    response = report_with_keys(client, [key], lat=31.46, lon=104.68)
+    assert response.status_code == 415
+    assert response.get_json()["error"]["field"] == "photos"
+
+
+def test_an_upload_over_the_size_limit_is_refused(tmp_path, s3_endpoint):
+    photo = make_jpeg(gps=MIANYANG)
+    app = build_app(tmp_path, **s3_settings(s3_endpoint), MAX_PHOTO_BYTES=len(photo) - 1)
+    client = app.test_client()
+    key, status = upload(client, photo)
+    if status < 300:  # a bucket that does not enforce the policy: the server still does
+        response = report_with_keys(client, [key])
+        assert response.status_code == 413
+        assert response.get_json()["error"]["field"] == "upload_keys"
+    else:
+        assert status == 400  # the bucket enforced content-length-range
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["originals/2026/11/28/" + "a" * 32, "uploads/../originals/x", "uploads/2026/11/28/zz", ""],
+)
+def test_only_keys_the_upload_endpoint_hands_out_are_accepted(s3_app, key):
+    response = report_with_keys(s3_app.test_client(), [key], lat=31.46, lon=104.68)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "upload_key_invalid" and error["field"] == "upload_keys"
+
+
+def test_a_key_never_uploaded_is_named_in_the_error(s3_app):
+    key = f"uploads/{utcnow():%Y/%m/%d}/{'0' * 32}"
+    response = report_with_keys(s3_app.test_client(), [key], lat=31.46, lon=104.68)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "upload_missing" and key in error["message"]
+
+
+def test_an_upload_belongs_to_one_report_and_a_retry_replays_it(s3_app):
+    client = s3_app.test_client()
+    key, _ = upload(client, make_jpeg(gps=MIANYANG))
+    first = report_with_keys(client, [key], headers={"Idempotency-Key": "phone-1-report-1"})
+    assert first.status_code == 201
+    again = report_with_keys(client, [key], headers={"Idempotency-Key": "phone-1-report-1"})
+    assert again.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
+    other = report_with_keys(client, [key])
+    assert other.status_code == 409
+    assert other.get_json()["error"]["code"] == "upload_already_used"
+
+
+def test_unclaimed_uploads_are_removed_after_the_keep_period(s3_app):
+    client = s3_app.test_client()
+    claimed, _ = upload(client, make_jpeg(gps=MIANYANG))
+    unclaimed, _ = upload(client, make_jpeg(gps=MIANYANG))
+    assert report_with_keys(client, [claimed]).status_code == 201
+    storage = s3_app.extensions["hazard_storage"]
+    keep = timedelta(hours=s3_app.config["UPLOAD_KEEP_HOURS"])
+    with s3_app.app_context():
+        assert remove_unclaimed_uploads(db.session, storage, now=utcnow(), keep=keep) == 0
+        later = utcnow() + keep + timedelta(minutes=1)
+        assert remove_unclaimed_uploads(db.session, storage, now=later, keep=keep) == 1
+    assert storage.exists(claimed) and not storage.exists(unclaimed)
+
+
+def test_without_a_bucket_direct_upload_is_refused_clearly(tmp_path):
+    app = build_app(tmp_path, STORAGE="local")
+    response = app.test_client().post("/api/v1/uploads", json={"content_type": "image/jpeg"})
+    assert response.status_code == 501
+    error = response.get_json()["error"]
+    assert error["code"] == "direct_upload_unavailable" and "直传" in error["message"]
+
+
+def test_the_upload_ticket_is_for_photo_types_only(s3_app):
+    response = s3_app.test_client().post("/api/v1/uploads", json={"content_type": "text/html"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "content_type"
+
+
+def test_pages_may_show_photos_from_the_bucket(s3_app, s3_endpoint):
+    # Rendition links redirect to the bucket's signed URLs: the pages' CSP must allow it.
+    csp = s3_app.test_client().get("/inspect").headers["Content-Security-Policy"]
+    img_src = next(d for d in csp.split(";") if d.strip().startswith("img-src"))
+    assert s3_endpoint in img_src.split()
+
+
+def test_phones_get_links_and_upload_forms_at_the_public_endpoint(tmp_path, s3_endpoint):
+    settings = s3_settings(s3_endpoint)
+    app = build_app(tmp_path, **settings, S3_PUBLIC_ENDPOINT_URL="https://oss.example.cn")
+    ticket = app.test_client().post("/api/v1/uploads", json={"content_type": "image/png"})
+    assert ticket.get_json()["url"].startswith("https://oss.example.cn")
