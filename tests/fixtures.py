@@ -307,3 +307,78 @@ def jpeg_with_exif_bomb(entries: int = 5000, padding_mb: int = 10) -> bytes:
     comment = b"\xff\xfe" + struct.pack(">H", 65535) + b"x" * 65533
     base = make_jpeg(64, 48)
     return base[:2] + segment + comment * (padding_mb * 16) + base[2:]
+
+
+# --- raw EXIF, byte by byte, for files no library would write ----------------------------------
+
+# TIFF field types (EXIF 2.32, 4.6.2).
+BYTE, ASCII, SHORT, LONG, RATIONAL, SBYTE, UNDEFINED, SSHORT, SLONG, SRATIONAL, FLOAT, DOUBLE = (
+    range(1, 13)
+)
+EXIF_IFD_TAG, GPS_IFD_TAG, INTEROP_IFD_TAG = 0x8769, 0x8825, 0xA005
+
+
+def raw_ifd(
+    entries: list[tuple[int, int, int, int | bytes]], next_ifd: int = 0, *, little: bool = False
+) -> bytes:
+    """One IFD exactly as given: each entry is (tag, type, count, value), the value an int (an
+    offset, or a LONG) or up to 4 bytes left-justified; nothing is checked."""
+    order = "<" if little else ">"
+    out = struct.pack(order + "H", len(entries) & 0xFFFF)
+    for tag, kind, count, value in entries:
+        field = struct.pack(order + "I", value) if isinstance(value, int) else value.ljust(4, b"\0")
+        out += struct.pack(order + "HHI", tag, kind, count) + field[:4]
+    return out + struct.pack(order + "I", next_ifd)
+
+
+def raw_tiff(blocks: dict[int, bytes], *, first_ifd: int = 8, little: bool = False) -> bytes:
+    """A TIFF-structured EXIF block with each of ``blocks`` (IFDs, values) at its offset."""
+    order = "little" if little else "big"
+    header = (b"II*\x00" if little else b"MM\x00*") + first_ifd.to_bytes(4, order)
+    size = max([8, *(offset + len(block) for offset, block in blocks.items())])
+    out = bytearray(size)
+    for offset, block in blocks.items():
+        out[offset : offset + len(block)] = block
+    out[:8] = header
+    return bytes(out)
+
+
+def jpeg_with_raw_exif(tiff: bytes, width: int = 64, height: int = 48) -> bytes:
+    """A valid JPEG whose first segment is an APP1 "Exif" holding ``tiff`` (at most ~64 KB)."""
+    payload = b"Exif\x00\x00" + tiff
+    if len(payload) + 2 > 0xFFFF:
+        raise ValueError(f"an APP1 segment holds at most 65533 bytes, not {len(payload)}")
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    base = make_jpeg(width, height)
+    return base[:2] + segment + base[2:]
+
+
+def png_with_raw_exif(tiff: bytes, width: int = 64, height: int = 48) -> bytes:
+    """A valid PNG with an eXIf chunk holding ``tiff`` (any size) right after IHDR."""
+    base = make_png(width, height)
+    after_ihdr = 8 + 25
+    return base[:after_ihdr] + _png_chunk(b"eXIf", tiff) + base[after_ihdr:]
+
+
+def webp_with_raw_exif(tiff: bytes, width: int = 64, height: int = 48) -> bytes:
+    """A valid lossy WebP (VP8X) with an EXIF chunk holding ``tiff``."""
+    base = make_webp(width, height, make="x")  # any EXIF makes Pillow write the VP8X form
+    at = base.index(b"EXIF")
+    old_size = int.from_bytes(base[at + 4 : at + 8], "little")
+    old_end = at + 8 + old_size + (old_size & 1)
+    chunk = b"EXIF" + struct.pack("<I", len(tiff)) + tiff + b"\0" * (len(tiff) & 1)
+    body = base[12:at] + chunk + base[old_end:]
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small JPEG (64 x 48 of data) whose frame header claims ``width`` x ``height``."""
+    data = bytearray(make_jpeg(64, 48))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def heic_with_raw_exif(tiff: bytes, width: int = 64, height: int = 48) -> bytes:
+    """A valid HEIC written by pillow-heif with ``tiff`` as its EXIF item."""
+    return _save(photo_image(width, height), "HEIF", quality=80, exif=tiff)

@@ -404,6 +404,7 @@ def test_dead_after_max_attempts_then_visible_and_retryable_through_the_api(
 ):
     receiver = receivers(status=500)
     app.config["DELIVERY_MAX_ATTEMPTS"] = 3
+    app.config["DELIVERY_RETRY_HOURS"] = 0  # dead after the attempts alone, not after 72 h
     with app.app_context():
         unit = add_unit([{"type": "webhook", "url": f"{receiver.url}/in", "secret": SECRET}])
         [delivery] = services.enqueue(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -457,6 +458,63 @@ def test_transparent_areas_become_white():
     assert close_colours(display.getpixel((50, 50)), (255, 255, 255), tolerance=3)
 
 
+def linear_rgb_profile() -> bytes:
+    """An ICC v2 RGB display profile with sRGB's primaries and a linear tone curve (gamma 1.0):
+    converted to sRGB, its colours come out much lighter."""
+
+    def xyz(*values: float) -> bytes:
+        return b"XYZ \0\0\0\0" + struct.pack(">3i", *(round(v * 65536) for v in values))
+
+    white = xyz(0.9642, 1.0, 0.8249)  # D50
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, 0x0100) + b"\0\0"  # gamma 1.0 (u8.8)
+    tags = [
+        (b"wtpt", white),
+        (b"rXYZ", xyz(0.4361, 0.2225, 0.0139)),
+        (b"gXYZ", xyz(0.3851, 0.7169, 0.0971)),
+        (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table = data = b""
+    for signature, body in tags:
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = struct.pack(
+        ">I4sI4s4s4s", offset + len(data), b"", 0x02100000, b"mntr", b"RGB ", b"XYZ "
+    )
+    header += b"\0" * 12 + b"acsp" + b"\0" * 28 + white[8:] + b"\0" * 48
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+LINEAR_RGB_ICC = linear_rgb_profile()
+
+
+def test_colours_of_a_photo_with_another_profile_are_converted_to_srgb():
+    colour = (200, 60, 40)
+    expected = ImageCms.profileToProfile(
+        Image.new("RGB", (1, 1), colour),
+        ImageCms.ImageCmsProfile(io.BytesIO(LINEAR_RGB_ICC)),
+        ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")),
+        outputMode="RGB",
+    ).getpixel((0, 0))
+    assert not close_colours(expected, colour, tolerance=20)  # the profile does change colours
+    result = derive(make_jpeg(2000, 1500, color=colour, pattern=False, icc_profile=LINEAR_RGB_ICC))
+    for rendition in (result.display, result.thumbnail):
+        image = decoded(rendition.data)
+        got = image.getpixel((image.width // 2, image.height // 2))
+        assert close_colours(got, expected, tolerance=4), (got, expected)
+
+
+def test_an_srgb_profile_is_dropped_without_changing_a_pixel():
+    untagged = derive(make_jpeg(1800, 1200, orientation=6))
+    tagged = derive(make_jpeg(1800, 1200, orientation=6, icc_profile=SRGB_ICC))
+    assert tagged.display.data == untagged.display.data
+    assert tagged.thumbnail.data == untagged.thumbnail.data
+    assert tagged.phash == untagged.phash
+
+
 def test_the_same_picture_gets_the_same_phash_in_any_format():
     hashes = [
         imagehash.hex_to_hash(derive(maker(1200, 900)).phash)
@@ -465,6 +523,13 @@ def test_the_same_picture_gets_the_same_phash_in_any_format():
     assert all(h - hashes[0] <= 4 for h in hashes)
     upside_down = imagehash.hex_to_hash(derive(make_jpeg(1200, 900, orientation=3)).phash)
     assert upside_down - hashes[0] > 10  # the hash is of the upright picture
+
+
+def test_phash_is_the_perceptual_hash_of_the_upright_display_picture():
+    result = derive(make_jpeg(1800, 1200, orientation=6))
+    display = decoded(result.display.data)
+    assert display.size == (1067, 1600)
+    assert imagehash.hex_to_hash(result.phash) - imagehash.phash(display) <= 2
 
 
 def test_unsupported_stream_is_refused_by_make_derivatives():
@@ -606,3 +671,18 @@ def test_one_scene_stored_with_orientations_3_6_and_8_gets_one_phash():
         for rel in DERIVATIVE_FILES[:3]
     ]
     assert all(h - hashes[0] <= 4 for h in hashes), [str(h) for h in hashes]
+
+
+@requires_corpus
+def test_a_real_phones_srgb_profile_is_recognised_as_srgb():
+    # The iPhone 4 embeds the usual 3 KB "sRGB IEC61966-2.1" profile: dropped, nothing converted.
+    with Image.open(corpus_path("real/apple_iphone4_gps.jpg")) as original:
+        icc_profile = original.info["icc_profile"]
+        assert b"sRGB IEC61966-2.1" in icc_profile
+        pixels = original.convert("RGB")
+    renditions = []
+    for icc in (None, icc_profile):
+        buffer = io.BytesIO()
+        pixels.save(buffer, "JPEG", quality=90, icc_profile=icc)
+        renditions.append(derive(buffer.getvalue()))
+    assert renditions[0].display.data == renditions[1].display.data

@@ -6,7 +6,8 @@ import logging
 
 from flask import Flask, jsonify
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from hazard_reporter.core.i18n import request_language
@@ -112,9 +113,9 @@ def handle_rate_limited(error: RateLimitExceeded):
     return handle_hazard_error(limited)
 
 
-def handle_database_error(error: DBAPIError):
-    # The database is down or locked beyond the busy timeout: nothing was committed, so the client
-    # may retry the same request (with its Idempotency-Key) safely.
+def handle_database_error(error: DBAPIError | PoolTimeout):
+    # The database is down, locked beyond the busy timeout, or every pooled connection is busy
+    # (a burst of load): the client may retry the same request (with its Idempotency-Key) safely.
     log.warning("database unavailable: %s", error.__class__.__name__)
     english = request_language() == "en"
     return error_response(
@@ -152,6 +153,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HazardError, handle_hazard_error)
     app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(OperationalError, handle_database_error)
+    for database_error in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(database_error, handle_database_error)
     app.register_error_handler(FontMissing, handle_font_missing)
     app.register_error_handler(Exception, handle_unexpected)

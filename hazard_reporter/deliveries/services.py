@@ -1,5 +1,8 @@
 """The durable outbox: enqueue deliveries with the caller's transaction, send them later, retry
-with back-off, and give up (dead-letter) only after many attempts.
+with back-off, and give up (dead-letter) only after many attempts over a long window (by default at
+least 12 attempts and 72 hours, so that a unit's system down for a day or a weekend still gets
+every message when it is back). Each delivery about a report that reaches its unit, or is given up
+on, is written to the report's timeline.
 
 Delivery is at least once: a worker that dies between sending and committing leaves the item
 pending, and it is sent again; receivers dedupe on the idempotency id sent with every attempt.
@@ -26,7 +29,7 @@ from hazard_reporter.deliveries.channels import DeliveryFailed, Outgoing, build_
 from hazard_reporter.deliveries.models import Channel, Delivery, DeliveryStatus
 from hazard_reporter.errors import DeliveryNotDead, NotFound
 from hazard_reporter.reports import access
-from hazard_reporter.reports.models import Report
+from hazard_reporter.reports.models import Event, Report
 from hazard_reporter.units.models import Unit
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ REPORTER_KEYS = frozenset(
 )
 
 SendFunc = Callable[[Delivery], None]
+OUTBOX_ACTOR = "system"
 
 
 # --- policy ----------------------------------------------------------------------------------
@@ -63,6 +67,9 @@ class RetryPolicy:
     base_seconds: float = 30
     cap_seconds: float = 3600
     max_attempts: int = 12
+    # Dead only once both are spent: attempts alone (full jitter, a one-hour cap) would give up
+    # after about 2½ hours on average, within an ordinary outage.
+    retry_seconds: float = 72 * 3600
     # A claimed item is left alone this long; a worker that died mid-send frees it this way.
     lease_seconds: float = 300
 
@@ -73,6 +80,8 @@ class RetryPolicy:
             base_seconds=float(config.get("DELIVERY_BACKOFF_SECONDS", cls.base_seconds)),
             cap_seconds=float(config.get("DELIVERY_BACKOFF_CAP_SECONDS", cls.cap_seconds)),
             max_attempts=int(config.get("DELIVERY_MAX_ATTEMPTS", cls.max_attempts)),
+            retry_seconds=float(config.get("DELIVERY_RETRY_HOURS", cls.retry_seconds / 3600))
+            * 3600,
             lease_seconds=float(config.get("DELIVERY_LEASE_SECONDS", cls.lease_seconds)),
         )
 
@@ -212,7 +221,10 @@ def _failed(
     """Record a failed attempt; True when the delivery is now dead."""
     delivery.attempts += 1
     delivery.last_error = str(error)[:500]
-    if error.permanent or delivery.attempts >= policy.max_attempts:
+    spent = delivery.attempts >= policy.max_attempts and moment - delivery.created_at >= timedelta(
+        seconds=policy.retry_seconds
+    )
+    if error.permanent or spent:
         delivery.status = DeliveryStatus.DEAD.value
         delivery.next_attempt_at = moment
         return True
@@ -221,6 +233,34 @@ def _failed(
     )
     delivery.next_attempt_at = moment + timedelta(seconds=delay)
     return False
+
+
+def _record(session: Session, delivery: Delivery, action: str, moment: datetime) -> None:
+    """Write a message to a unit about a report, delivered or given up on, to its timeline."""
+    # Only inspectors see these entries (they change no status); integrators' webhooks
+    # (no unit) are not part of the report's story.
+    if delivery.report_id is None or delivery.unit_id is None:
+        return
+    data = {
+        "delivery_id": delivery.id,
+        "kind": delivery.kind,
+        "channel": delivery.channel,
+        "unit_id": delivery.unit_id,
+        "attempts": delivery.attempts,
+    }
+    if action == "delivery_failed":
+        data["error"] = delivery.last_error
+    session.add(
+        Event(
+            report_id=delivery.report_id,
+            at=moment,
+            actor=OUTBOX_ACTOR,
+            action=action,
+            from_status=None,
+            to_status=None,
+            data=data,
+        )
+    )
 
 
 def process_due(
@@ -274,10 +314,12 @@ def process_due(
             delivery.attempts += 1
             delivery.status = DeliveryStatus.SENT.value
             delivery.sent_at = moment
+            _record(session, delivery, "delivered", moment)
             result.sent += 1
             session.commit()
             continue
         if dead:
+            _record(session, delivery, "delivery_failed", moment)
             result.dead += 1
             log.warning(
                 "delivery %s is dead after %s attempt(s): %s",

@@ -10,6 +10,11 @@ ExifRead is given only the EXIF block, found here by walking the JPEG markers or
 the whole upload: given the file, a crafted EXIF of a few thousand ASCII entries with huge counts
 makes it read the rest of the file once per entry (42 s for a 10 MB JPEG), and its own JPEG scan
 only looks at the first ~4 KB, so it misses EXIF after a large XMP segment (Photoshop exports).
+Even within one 64 KB block ExifRead decodes, in Python, every value of every entry (up to 999
+each) and every IFD as often as a pointer leads to it: 5,000 entries claiming 999 rationals cost it
+45 s and 750 MB, and 5,000 GPS pointers to an IFD claiming 65,535 entries never finish. So the
+block's structure is walked first, counting what ExifRead would decode, and a block over budget is
+left to Pillow, whose reading is bounded by the block's size and decodes only the tags asked for.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ _DATETIME_RE = re.compile(
 _OFFSET_RE = re.compile(r"([+-])(\d{2}):?(\d{2})$")
 _MAX_OFFSET_MINUTES = 14 * 60  # real zones span UTC-12:00 .. UTC+14:00
 _MAX_TEXT = 100  # Make/Model longer than this is garbage, not a device name
+_MAX_RAW_TEXT = 4096  # characters of a tag looked at: a 20 MB "Make" is garbage, not work to do
 # Aircraft cruise at ~12 km and no workplace is deeper than a few km below sea level.
 _ALTITUDE_RANGE_M = (-12_000.0, 50_000.0)
 _NULL_ISLAND_EPS = 1e-9
@@ -83,6 +89,18 @@ _MAX_SEGMENTS = 1000  # markers/chunks walked before giving up on finding EXIF
 _MAX_FILL_BYTES = 64  # 0xFF padding allowed before a JPEG marker
 _MAX_APP1_PAYLOAD = 65533  # a JPEG segment's length field counts itself
 _EXIF_HEADER = b"Exif\x00\x00"
+# What ExifRead may decode of a block (see _exifread_work). The real photos of the test corpus,
+# phones' and cameras' (a Photoshop export the largest), cost 40-420 units; 20,000 of the dearest
+# kind (rationals) take ExifRead ~0.2 s and a few MB.
+_EXIFREAD_MAX_WORK = 20_000
+_EXIFREAD_ASCII_BYTES_PER_UNIT = 64
+_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+_TIFF_ASCII = 2
+_TIFF_NOT_OFFSETS = frozenset({2, 5, 10, 11, 12})  # text, ratios and floats
+_TIFF_SIGNED = frozenset({6, 8, 9})  # SBYTE, SSHORT, SLONG
+_EXIFREAD_SKIPPED_TAGS = frozenset({0x02BC, 0x927C, 0x9286})  # XMP, MakerNote, UserComment
+_EXIFREAD_FOLLOWED_TAGS = frozenset({0x8825, 0xA005})  # GPS and Interop pointers, anywhere
+_EXIFREAD_MAX_VALUES = 1000  # ExifRead decodes no value of an entry with this many or more
 
 
 @dataclass(frozen=True)
@@ -233,6 +251,10 @@ def _webp_exif_segment(fp: BinaryIO) -> bytes | None:
 def _exifread_tags(segment: bytes, problems: list[str]) -> dict[str, Any]:
     # A minimal JPEG around the segment: offsets beyond it simply hit the end of this buffer.
     minimal_jpeg = io.BytesIO(b"\xff\xd8" + segment + b"\xff\xd9")
+    # ExifRead reads the TIFF structure after "Exif\0\0", and on into the closing marker.
+    if _exifread_work(segment[4 + len(_EXIF_HEADER) :] + b"\xff\xd9") > _EXIFREAD_MAX_WORK:
+        problems.append("exif_too_complex")
+        return {}
     try:
         found = exifread.process_file(minimal_jpeg, details=False, extract_thumbnail=False)
     except Exception:  # UnicodeDecodeError, EOFError, ZeroDivisionError... on broken EXIF
@@ -247,6 +269,83 @@ def _exifread_tags(segment: bytes, problems: list[str]) -> dict[str, Any]:
     if found:
         tags["_count"] = len(found)
     return tags
+
+
+def _exifread_work(tiff: bytes) -> int:
+    """How much ExifRead would decode from ``tiff`` (a TIFF-structured EXIF block as it reads
+    it): one unit per IFD entry, per value of an entry (it decodes up to 999 each) and per 64
+    bytes of text, walking the IFDs as it does -- the IFD0 chain once each (it stops at a loop),
+    the Exif IFD of IFD0, and the GPS and Interop IFDs once per pointer to them (pointers there
+    are not followed further). Counting stops once past the budget, so this walk is bounded too.
+    """
+    byteorder = "little" if tiff[:1] == b"I" else "big"
+    budget = _EXIFREAD_MAX_WORK
+
+    def number(offset: int, size: int) -> int:
+        chunk = tiff[offset : offset + size]
+        # ExifRead reads a number cut short by the end of the block as 0.
+        return int.from_bytes(chunk, byteorder) if len(chunk) == size else 0
+
+    def entry_values(entry: int, kind: int, count: int) -> tuple[int, int | None]:
+        """(units for the entry's values, its first value if ExifRead could follow it as an
+        offset: an integer; it cannot seek to text, a ratio or a float)."""
+        size = _TIFF_TYPE_SIZES[kind]
+        at = entry + 8 if count * size <= 4 else number(entry + 8, 4)
+        if kind == _TIFF_ASCII:
+            return max(0, min(count, len(tiff) - at)) // _EXIFREAD_ASCII_BYTES_PER_UNIT, None
+        if count >= _EXIFREAD_MAX_VALUES:
+            return 0, None
+        if count == 0 or kind in _TIFF_NOT_OFFSETS:
+            return count, None
+        first = number(at, size)
+        if kind in _TIFF_SIGNED and first >= 1 << (8 * size - 1):
+            # A negative offset makes ExifRead read an IFD from the bytes before the block (the
+            # APP1 marker there reads as 65,505 entries): over any budget.
+            return budget + 1, None
+        return count, first
+
+    followed: dict[int, int] = {}  # GPS/Interop IFD offset -> its units
+
+    def ifd_work(ifd: int, *, follow: bool, spent: int) -> tuple[int, list[int]]:
+        """(units of one IFD and what it leads to, its Exif IFD pointers)."""
+        work, exif_pointers = 0, []
+        for index in range(number(ifd, 2)):
+            if spent + work > budget:
+                break
+            entry = ifd + 2 + 12 * index
+            tag, kind, count = number(entry, 2), number(entry + 2, 2), number(entry + 4, 4)
+            work += 1
+            if tag in _EXIFREAD_SKIPPED_TAGS or kind not in _TIFF_TYPE_SIZES:
+                continue
+            units, first = entry_values(entry, kind, count)
+            work += units
+            if first is None:
+                continue
+            if tag == _EXIF_IFD_POINTER:
+                exif_pointers.append(first)
+            if follow and tag in _EXIFREAD_FOLLOWED_TAGS:
+                if first not in followed:
+                    followed[first] = ifd_work(first, follow=False, spent=spent + work)[0]
+                work += followed[first]
+        return work, exif_pointers
+
+    work, seen = 0, set()
+    ifd = number(4, 4)
+    exif_pointers: list[int] = []
+    while ifd and ifd not in seen and work <= budget:
+        seen.add(ifd)
+        units, pointers = ifd_work(ifd, follow=True, spent=work)
+        work += units
+        if len(seen) == 1:
+            exif_pointers = pointers  # ExifRead reads the Exif IFD of IFD0 only
+        entries = number(ifd, 2)
+        following = number(ifd + 2 + 12 * entries, 4)
+        ifd = 0 if following == ifd else following
+    for pointer in exif_pointers:  # ExifRead follows the last; counting all is an upper bound
+        if work > budget:
+            break
+        work += ifd_work(pointer, follow=True, spent=work)[0]
+    return work
 
 
 def _pillow_tags(
@@ -324,9 +423,10 @@ def _text(value: Any) -> str | None:
     if isinstance(value, (list, tuple)) and len(value) == 1:
         value = value[0]
     if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
+        value = value[:_MAX_RAW_TEXT].decode("utf-8", "replace")
     if not isinstance(value, str):
         return None
+    value = value[:_MAX_RAW_TEXT]
     text = "".join(ch for ch in value if ch.isprintable()).strip()
     return text[:_MAX_TEXT] or None
 
@@ -407,7 +507,7 @@ def _coordinate(
         return None
     magnitude = sum(abs(n) / 60**i for i, n in enumerate(numbers))  # type: ignore[arg-type]
     already_negative = any(n < 0 for n in numbers)  # type: ignore[operator]
-    letter = (_text(ref) or "").upper()[:1]
+    letter = _hemisphere(ref)
     if letter not in ("", positive, negative):
         problems.append("gps_invalid")  # an unknown hemisphere: better no position than a wrong one
         return None
@@ -416,6 +516,18 @@ def _coordinate(
         return None
     # A missing ref means "as signed" (as exiftool reads it); a value already negative stays so.
     return -magnitude if letter == negative or already_negative else magnitude
+
+
+def _hemisphere(ref: Any) -> str | None:
+    """The upper-case first letter of a GPS ref; "" when it is absent or blank; None when it is
+    not text at all (a SHORT 83 is not "S": better no position than a mirrored one)."""
+    if ref is None:
+        return ""
+    if isinstance(ref, (list, tuple)) and len(ref) == 1:
+        ref = ref[0]
+    if not isinstance(ref, (str, bytes)):
+        return None
+    return (_text(ref) or "").upper()[:1]
 
 
 def _altitude(tags: dict[str, Any], problems: list[str]) -> float | None:
