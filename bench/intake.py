@@ -1,0 +1,250 @@
+"""Benchmark: report intake under gunicorn against the floor, a bare endpoint that only streams the
+upload to disk, side by side in one run.
+
+    .venv/bin/python bench/intake.py [--seconds 20] [--rounds 3] [--concurrency 4]
+        [--redis redis://127.0.0.1:6379/14]
+
+Both servers run under gunicorn with 2 workers on 127.0.0.1. The photo is a 12-megapixel phone JPEG
+of about 4 MB with EXIF (GPS, orientation, capture time). The project runs as deployed at scale
+with deferred processing: SQLite (WAL) here, photos on local disk, renditions sent to a Celery
+queue on Redis (no worker consumes it during the run; the queue is deleted afterwards). The bare
+endpoint is Flask too: it parses the same multipart body and writes the photo to disk with fsync.
+Rounds alternate the two sides so that both see the same machine. Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import itertools
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIQUE_ID = "0" * 32  # replaced in each body
+SECTORS = ["gas_network", "construction", "crowded_venue", "hazardous_chemicals", "transport"]
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+def phone_jpeg() -> bytes:
+    """A 12 MP (4000 x 3000) photo of about 4 MB with a phone's EXIF."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:3000, 0:4000]
+    base = np.stack([x / 16 % 256, y / 12 % 256, (x + y) / 28 % 256], axis=-1)
+    pixels = (base * 0.6 + rng.normal(90, 24, (3000, 4000, 3))).clip(0, 255).astype("uint8")
+    image = Image.fromarray(pixels)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "HUAWEI", "P60", 1
+    exif.get_ifd(0x8769).update({0x9003: "2026:11:28 09:30:00", 0xA420: UNIQUE_ID})
+    exif.get_ifd(0x8825).update({1: "N", 2: (31.0, 28.0, 3.0), 3: "E", 4: (104.0, 40.0, 46.0)})
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=82, exif=exif)
+    return buffer.getvalue()
+
+
+def multipart(photo: bytes, rng: random.Random | None = None) -> tuple[bytes, str]:
+    """A report's body: the photo made unique (its EXIF ImageUniqueID, so the files differ as
+    real ones do) and a phone fix somewhere in the city (reports are not all in one spot)."""
+    rng = rng or random.Random(0)
+    boundary = uuid.uuid4().hex
+    photo = photo.replace(UNIQUE_ID.encode(), uuid.UUID(int=rng.getrandbits(128)).hex.encode(), 1)
+    fields = {
+        "sector": rng.choice(SECTORS),
+        "description": "地下室食堂有燃气味",
+        "lat": f"{31.35 + rng.random() * 0.3:.6f}",
+        "lon": f"{104.55 + rng.random() * 0.3:.6f}",
+    }
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="IMG_0001.jpg"'
+        "\r\nContent-Type: image/jpeg\r\n\r\n".encode()
+        + photo
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def gunicorn(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            app,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def load(port: int, path: str, bodies, seconds: float, concurrency: int):
+    """POST the ``bodies`` (in turn) from ``concurrency`` clients for ``seconds``; latencies (s)
+    and failures."""
+    turns = itertools.cycle(bodies)
+    latencies: list[float] = []
+    failures: list[int] = []
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client() -> None:
+        while time.monotonic() < stop:
+            with lock:
+                body, content_type = next(turns)
+            started = time.perf_counter()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            try:
+                connection.request("POST", path, body=body, headers={"Content-Type": content_type})
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            finally:
+                connection.close()
+            elapsed = time.perf_counter() - started
+            with lock:
+                (latencies if status in (200, 201) else failures).append(
+                    elapsed if status in (200, 201) else status
+                )
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, failures, time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20, help="length of each timed run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per side, alternating")
+    parser.add_argument("--concurrency", type=int, default=4, help="clients sending at once")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="Celery broker")
+    args = parser.parse_args()
+
+    import redis
+
+    redis.Redis.from_url(args.redis, socket_connect_timeout=2).ping()
+    photo = phone_jpeg()
+    rng = random.Random(2026)
+    bodies = [multipart(photo, rng) for _ in range(64)]
+    work = Path(tempfile.mkdtemp(prefix="bench-intake-"))
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "HAZARD_ENV": "development",
+        "HAZARD_DATABASE_URL": f"sqlite:///{work / 'hazard.db'}",
+        "HAZARD_UPLOAD_DIR": str(work / "uploads"),
+        "HAZARD_RATELIMIT_ENABLED": "false",
+        "HAZARD_BACKGROUND_SECONDS": "0",
+        "HAZARD_TASK_RUNNER": "celery",
+        "HAZARD_CELERY_BROKER_URL": args.redis,
+        "HAZARD_CELERY_QUEUE": queue,
+        "BARE_UPLOAD_DIR": str(work / "bare"),
+        "PYTHONPATH": str(ROOT),
+    }
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([*flask, "seed"], cwd=ROOT, env=env, check=True, capture_output=True)
+    sides = {
+        "bare Flask endpoint (stream to disk)": ("bench.bare_upload:app", "/upload"),
+        "POST /api/v1/reports": ("wsgi:app", "/api/v1/reports"),
+    }
+    servers, ports = [], {}
+    try:
+        for name, (app, _path) in sides.items():
+            ports[name] = free_port()
+            servers.append(gunicorn(app, ports[name], env, work / f"{ports[name]}.log"))
+            wait_until_up(ports[name], servers[-1])
+        for name, (_app, path) in sides.items():  # warm up: imports, first connections
+            load(ports[name], path, bodies, 2, 2)
+        results = {name: ([], [], 0.0) for name in sides}
+        for round_ in range(args.rounds):
+            order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
+            for name in order:
+                ok, failed, elapsed = load(
+                    ports[name], sides[name][1], bodies, args.seconds, args.concurrency
+                )
+                total_ok, total_failed, total_time = results[name]
+                results[name] = (total_ok + ok, total_failed + failed, total_time + elapsed)
+                print(f"round {round_ + 1}: {name}: {len(ok) / elapsed:.1f}/s", file=sys.stderr)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        queued = redis.Redis.from_url(args.redis).llen(queue)
+        redis.Redis.from_url(args.redis).delete(queue)
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(
+        f"\nphoto: {len(photo) / 1e6:.1f} MB, 4000 x 3000; gunicorn --workers 2; "
+        f"{args.concurrency} clients; {args.rounds} x {args.seconds:.0f} s per side; "
+        f"{os.cpu_count()} CPUs\n"
+    )
+    print("| endpoint | uploads | failed | uploads/s | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    rates = {}
+    for name, (ok, failed, elapsed) in results.items():
+        rates[name] = (len(ok) / elapsed, percentile(ok, 0.99))
+        print(
+            f"| {name} | {len(ok)} | {len(failed)} | {len(ok) / elapsed:.1f} | "
+            f"{statistics.median(ok) * 1000:.0f} | {percentile(ok, 0.99) * 1000:.0f} |"
+        )
+    (bare_rate, bare_p99), (ours_rate, ours_p99) = rates.values()
+    print(
+        f"\nintake / bare: {ours_rate / bare_rate:.2f}x uploads/s (target >= 0.80), "
+        f"p99 {ours_p99 / bare_p99:.2f}x (target <= 1.50); renditions queued: {queued}"
+    )
+
+
+if __name__ == "__main__":
+    main()
