@@ -21,7 +21,6 @@ import itertools
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,11 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, wait_until_up  # noqa: E402
+from bench.common import multipart as multipart_body  # noqa: E402
+
 UNIQUE_ID = "0" * 32  # replaced in each body
 SECTORS = ["gas_network", "construction", "crowded_venue", "hazardous_chemicals", "transport"]
 PYTHON = sys.executable
@@ -61,7 +65,6 @@ def multipart(photo: bytes, rng: random.Random | None = None) -> tuple[bytes, st
     """A report's body: the photo made unique (its EXIF ImageUniqueID, so the files differ as
     real ones do) and a phone fix somewhere in the city (reports are not all in one spot)."""
     rng = rng or random.Random(0)
-    boundary = uuid.uuid4().hex
     photo = photo.replace(UNIQUE_ID.encode(), uuid.UUID(int=rng.getrandbits(128)).hex.encode(), 1)
     fields = {
         "sector": rng.choice(SECTORS),
@@ -69,37 +72,7 @@ def multipart(photo: bytes, rng: random.Random | None = None) -> tuple[bytes, st
         "lat": f"{31.35 + rng.random() * 0.3:.6f}",
         "lon": f"{104.55 + rng.random() * 0.3:.6f}",
     }
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="IMG_0001.jpg"'
-        "\r\nContent-Type: image/jpeg\r\n\r\n".encode()
-        + photo
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server on port {port} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server on port {port} did not start")
+    return multipart_body(fields, [("IMG_0001.jpg", photo)])
 
 
 def gunicorn(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:

@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, multipart, wait_until_up  # noqa: E402
+
 BIN = Path(sys.executable).parent
 SECTORS = ["gas_network", "construction", "crowded_venue", "hazardous_chemicals", "transport"]
 
@@ -60,26 +63,13 @@ def small_photos(count: int, rng: random.Random) -> list[bytes]:
 
 
 def body_for(report: Report, photos: list[bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
     fields = {
         "sector": report.sector,
         "description": f"负载测试 {report.key}",
         "lat": f"{report.lat:.6f}",
         "lon": f"{report.lon:.6f}",
     }
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
-    ]
-    for i in report.photo_indexes:
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; '
-            f'filename="IMG_{i}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
-            + photos[i]
-            + b"\r\n"
-        )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+    return multipart(fields, [(f"IMG_{i}.jpg", photos[i]) for i in report.photo_indexes])
 
 
 @dataclass
@@ -194,23 +184,6 @@ def _twin(port, body, content_type, report, tally):
         if answer[0] == 201:
             with tally.lock:
                 report.answered_ids.add(answer[1]["id"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 def start_worker(env: dict, log: Path) -> subprocess.Popen:

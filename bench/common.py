@@ -1,0 +1,47 @@
+"""What the benchmark scripts share: multipart bodies built once, free ports, waiting for a server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import uuid
+
+
+def multipart(fields: dict[str, str], photos: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of text ``fields`` and JPEG ``photos`` (file name, bytes) under
+    the name ``photos``, and its Content-Type."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    for filename, data in photos:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; '
+            f'filename="{filename}"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(port: int, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    """Wait until something listens on 127.0.0.1:``port`` (and ``process`` has not exited)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
