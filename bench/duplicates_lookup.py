@@ -17,15 +17,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HAZARD_ENV", "testing")
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
+from bench.common import scratch_postgres
 from hazard_reporter import create_app
 from hazard_reporter.duplicates.grid import cell_of
 from hazard_reporter.duplicates.services import candidates
@@ -136,25 +136,8 @@ def main() -> None:
             run("SQLite (WAL)", f"sqlite:///{scratch}/bench.db", args.reports, args.lookups)
         )
     if args.postgres:
-        name = f"hz_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(
-            args.postgres.replace("postgresql://", "postgresql+psycopg://", 1),
-            isolation_level="AUTOCOMMIT",
-        )
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            lines.append(
-                run(
-                    "PostgreSQL",
-                    args.postgres.rsplit("/", 1)[0] + f"/{name}",
-                    args.reports,
-                    args.lookups,
-                )
-            )
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with scratch_postgres(args.postgres, "hz_bench") as url:
+            lines.append(run("PostgreSQL", url, args.reports, args.lookups))
     print("\n".join(lines))
 
 

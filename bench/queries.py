@@ -32,7 +32,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,8 +39,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HAZARD_ENV", "testing")
 
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import event, insert, select, text
 
+from bench.common import scratch_postgres
 from hazard_reporter import create_app
 from hazard_reporter.accounts import services as accounts
 from hazard_reporter.accounts.models import Role, User
@@ -676,19 +676,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         lines += run("SQLite (WAL)", f"sqlite:///{scratch}/bench.db", args)
     if args.postgres:
-        name = f"bench_queries_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(
-            args.postgres.replace("postgresql://", "postgresql+psycopg://", 1),
-            isolation_level="AUTOCOMMIT",
-        )
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            lines += run("PostgreSQL", args.postgres.rsplit("/", 1)[0] + f"/{name}", args)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with scratch_postgres(args.postgres, "bench_queries") as url:
+            lines += run("PostgreSQL", url, args)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines.append(f"\n{os.cpu_count()} CPUs; load average at the end (1, 5, 15 min): {load}")
     print("\n".join(lines))
