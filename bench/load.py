@@ -4,7 +4,9 @@ it checks that nothing was lost or doubled:
 
 - the database holds exactly one report per distinct Idempotency-Key, with the id every answer
   for that key gave, and each report has every photo its phone sent;
-- every photo's renditions were made once the queue drained;
+- every photo's renditions were made once the queue drained (Celery beat runs as deployed: its
+  sweep queues again a photo whose task was lost, as when a gunicorn worker is killed between
+  its commit and the send, or a killed Celery worker drops the message it was taking);
 - after the documented recovery (`flask photos cleanup-orphans`), no stored file lacks a row and
   no row lacks its file.
 
@@ -211,6 +213,28 @@ def start_worker(env: dict, log: Path) -> subprocess.Popen:
     )
 
 
+def start_beat(env: dict, work: Path) -> subprocess.Popen:
+    """Celery beat as deployed: its sweep queues again the photos whose task was lost (a gunicorn
+    worker killed between its commit and the send, a message dropped by a killed Celery worker)."""
+    return subprocess.Popen(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "worker",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(work / "beat-schedule"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=(work / "beat.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def gunicorn_workers(master: int) -> list[int]:
     children = Path(f"/proc/{master}/task/{master}/children")
     return [int(p) for p in children.read_text().split()] if children.exists() else []
@@ -257,6 +281,12 @@ def main() -> int:
         "HAZARD_CELERY_BROKER_URL": args.redis,
         "HAZARD_CELERY_QUEUE": queue,
         "HAZARD_CELERY_VISIBILITY_SECONDS": "20",
+        # Beat's periodic work: only the renditions sweep, at a pace fit for a run of minutes.
+        "HAZARD_RENDITION_SWEEP_SECONDS": "20",
+        "HAZARD_RENDITION_SWEEP_GRACE_SECONDS": "60",
+        "HAZARD_ESCALATE_SECONDS": "0",
+        "HAZARD_DUTY_CHECK_SECONDS": "0",
+        "HAZARD_UPLOAD_SWEEP_SECONDS": "0",
         "HAZARD_FRAUD_BURST_PER_HOUR": "100000",
         "PYTHONPATH": str(ROOT),
     }
@@ -283,7 +313,8 @@ def main() -> int:
         stderr=subprocess.STDOUT,
     )
     worker = start_worker(env, work / "worker.log")
-    tally, failures, checks = Tally(), [], []
+    beat = start_beat(env, work)
+    tally, failures, checks, diagnostics = Tally(), [], [], []
     started = time.monotonic()
     try:
         wait_until_up(port)
@@ -369,6 +400,26 @@ def main() -> int:
         )
         ready = sum(1 for *_, state in photo_rows if state == "ready")
         checks.append(("every photo's renditions made", ready == len(photo_rows)))
+        if ready != len(photo_rows):
+            with engine.connect() as c:
+                stuck = c.execute(
+                    text(
+                        "SELECT id, report_id, derivatives, created_at FROM photos "
+                        "WHERE derivatives != 'ready' ORDER BY id LIMIT 10"
+                    )
+                ).all()
+            logs = "".join(
+                (work / name).read_text(errors="replace")
+                for name in ("worker.log", "beat.log")
+                if (work / name).exists()
+            )
+            for photo_id, report_id, state, created in stuck:
+                mentions = [line for line in logs.splitlines() if f"photo {photo_id}:" in line]
+                diagnostics.append(
+                    f"photo {photo_id} of report {report_id} is {state} (stored {created}); "
+                    f"worker log: {mentions[-3:] or 'never mentioned'}"
+                )
+            diagnostics.append(f"beat log tail: {logs.splitlines()[-5:] if logs else 'empty'}")
         referenced = {k for _, *stored, _ in photo_rows for k in stored if k}
         root = work / "uploads"
         on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
@@ -377,16 +428,18 @@ def main() -> int:
         checks.append(("no refused answer but retries", not failures))
     finally:
         server.terminate()
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
+        for process in (worker, beat):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
         server.wait(timeout=30)
         worker.wait(timeout=30)
+        beat.wait(timeout=30)
         broker.delete(queue)
 
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(tally.statuses.items(), key=str))
     print(
         f"\n{args.reports} reports from {args.phones} phones; gunicorn --workers 4, one Celery "
-        f"worker (--concurrency 2); {os.cpu_count()} CPUs; "
+        f"worker (--concurrency 2) and beat; {os.cpu_count()} CPUs; "
         f"{'PostgreSQL' if args.database_url else 'SQLite'}\n"
     )
     print("| measure | value |")
@@ -411,6 +464,8 @@ def main() -> int:
         print(f"- [{'x' if ok else ' '}] {name}")
     for failure in failures[:10]:
         print(f"  ! {failure}")
+    for line in diagnostics:
+        print(f"  ? {line}")
     shutil.rmtree(work, ignore_errors=True)
     return 0 if checks and all(ok for _, ok in checks) else 1
 
