@@ -46,7 +46,7 @@ def create_unit(body):
 
 
 @blp.route(f"/units/<int(max={MAX_ID}):unit_id>", methods=["PATCH"])
-@blp.arguments(UnitUpdateSchema)
+@blp.arguments(UnitUpdateSchema(partial=True))
 @blp.response(200, UnitSchema)
 @requires(Role.ADMIN)
 def update_unit(body, unit_id):

@@ -23,8 +23,8 @@ class UnitSchema(ma.Schema):
 
 
 class UnitUpdateSchema(UnitSchema):
-    class Meta:
-        partial = True
+    """The same fields, each optional: use it as ``UnitUpdateSchema(partial=True)`` (marshmallow
+    has no ``Meta.partial``; the instance's ``partial`` is what loading and apispec both read)."""
 
 
 class PublicUnitSchema(ma.Schema):
