@@ -9,6 +9,7 @@ import shutil
 import struct
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imagehash
@@ -16,6 +17,7 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 
 from hazard_reporter import errors
+from hazard_reporter.photos import imaging
 from hazard_reporter.photos.imaging import (
     Derivatives,
     ImageFormat,
@@ -491,7 +493,12 @@ def linear_rgb_profile() -> bytes:
 LINEAR_RGB_ICC = linear_rgb_profile()
 
 
-def test_colours_of_a_photo_with_another_profile_are_converted_to_srgb():
+@pytest.mark.parametrize(
+    ("size", "orientation"),
+    [((2000, 1500), None), ((300, 200), None), ((300, 200), 6)],
+    ids=["resized", "kept-at-its-size", "kept-at-its-size-rotated"],
+)
+def test_colours_of_a_photo_with_another_profile_are_converted_to_srgb(size, orientation):
     colour = (200, 60, 40)
     expected = ImageCms.profileToProfile(
         Image.new("RGB", (1, 1), colour),
@@ -500,11 +507,36 @@ def test_colours_of_a_photo_with_another_profile_are_converted_to_srgb():
         outputMode="RGB",
     ).getpixel((0, 0))
     assert not close_colours(expected, colour, tolerance=20)  # the profile does change colours
-    result = derive(make_jpeg(2000, 1500, color=colour, pattern=False, icc_profile=LINEAR_RGB_ICC))
+    data = make_jpeg(
+        *size, color=colour, pattern=False, orientation=orientation, icc_profile=LINEAR_RGB_ICC
+    )
+    result = derive(data)
     for rendition in (result.display, result.thumbnail):
         image = decoded(rendition.data)
         got = image.getpixel((image.width // 2, image.height // 2))
         assert close_colours(got, expected, tolerance=4), (got, expected)
+
+
+def test_renditions_made_in_parallel_threads_match_those_made_one_at_a_time():
+    # Colour transforms are built once per profile and shared between threads.
+    photos = [
+        make_jpeg(1800, 1200, orientation=6, icc_profile=LINEAR_RGB_ICC),
+        make_jpeg(640, 480, icc_profile=LINEAR_RGB_ICC),
+        make_jpeg(640, 480, icc_profile=SRGB_ICC),
+        make_jpeg(640, 480),
+    ]
+    expected = [derive(data) for data in photos]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(derive, photos * 3))
+    assert results == expected * 3
+
+
+def test_colour_transforms_are_remembered_for_a_few_profiles_only():
+    for index in range(imaging._CONVERSIONS_MAX + 4):
+        imaging._srgb_conversion(b"not a profile %d" % index, "RGB")
+    assert len(imaging._CONVERSIONS) == imaging._CONVERSIONS_MAX
+    # A broken profile is remembered as "no transform": the colours are kept, the profile dropped.
+    assert imaging._srgb_conversion(b"not a profile 5", "RGB").transform is None
 
 
 def test_an_srgb_profile_is_dropped_without_changing_a_pixel():
