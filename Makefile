@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 # Local runs use the development key; production must set HAZARD_SECRET_KEY (and HAZARD_ENV).
 export HAZARD_ENV ?= development
 
-.PHONY: run serve test lint migrate clean
+.PHONY: run serve test bench lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ serve: $(VENV)/.installed
 ## test: the whole suite
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
+
+## bench: every benchmark table of the README's Benchmarks section, one after another (needs Redis,
+## and PostgreSQL at BENCH_POSTGRES; about 20 minutes on 2 cores)
+BENCH_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/derivatives.py --clock cpu
+	$(BIN)/python bench/queries.py --postgres $(BENCH_POSTGRES)
+	$(BIN)/python bench/upload_rss.py
+	$(BIN)/python bench/duplicates_lookup.py --reports 1000000 --postgres $(BENCH_POSTGRES)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
