@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hazard_reporter.awards import credits  # noqa: F401  (its flush hook keeps credits current)
 from hazard_reporter.core.db import UTCDateTime, utcnow
 from hazard_reporter.extensions import db
 

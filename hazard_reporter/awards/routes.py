@@ -13,6 +13,7 @@ from hazard_reporter.awards import exports, services
 from hazard_reporter.awards.models import Campaign, Level
 from hazard_reporter.awards.schemas import (
     AwardListSchema,
+    AwardPageQuerySchema,
     AwardQuerySchema,
     CampaignSchema,
     ClearFlagsSchema,
@@ -61,14 +62,27 @@ def _meta(filters: services.AwardFilters) -> exports.ExportMeta:
 
 
 @blp.route("/awards")
-@blp.arguments(AwardQuerySchema, location="query")
+@blp.arguments(AwardPageQuerySchema, location="query")
 @blp.response(200, AwardListSchema)
 @requires(*COMMITTEE)
 def award_list(query):
-    """Reporters ranked by points for a period, region, sector or campaign; ties share a rank."""
+    """Reporters ranked by points for a period, region, sector or campaign; ties share a rank.
+    A page at a time (``limit``, then ``next_cursor``); the exports hold the whole list."""
     filters = _filters(query)
-    rows = services.award_rows(db.session, filters, tz=current_app.config["LOCAL_TIMEZONE"])
-    return {"start": filters.start, "end": filters.end, "items": rows}
+    page = services.award_page(
+        db.session,
+        filters,
+        tz=current_app.config["LOCAL_TIMEZONE"],
+        limit=query["limit"],
+        cursor=query.get("cursor"),
+    )
+    return {
+        "start": filters.start,
+        "end": filters.end,
+        "total": page.total,
+        "items": page.rows,
+        "next_cursor": page.next_cursor,
+    }
 
 
 @blp.route("/awards/export.<any(csv, xlsx, pdf):fmt>")
@@ -78,16 +92,18 @@ def award_list(query):
 def export_awards(query, fmt):
     """The award list as a file the committee can use as it is."""
     filters = _filters(query)
-    rows = services.award_rows(db.session, filters, tz=current_app.config["LOCAL_TIMEZONE"])
+    tz = current_app.config["LOCAL_TIMEZONE"]
     meta = _meta(filters)
     name = f"awards-{filters.start.isoformat()}-{filters.end.isoformat()}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == "csv":
+        rows = services.iter_award_rows(db.session, filters, tz=tz)
         return Response(
             stream_with_context(exports.csv_chunks(rows, meta)),
             mimetype=FORMATS["csv"],
             headers=headers,
         )
+    rows = services.award_rows(db.session, filters, tz=tz)
     body = exports.xlsx_bytes(rows, meta) if fmt == "xlsx" else exports.list_pdf(rows, meta)
     return Response(body, mimetype=FORMATS[fmt], headers=headers)
 

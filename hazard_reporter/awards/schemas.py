@@ -19,6 +19,11 @@ class AwardQuerySchema(ma.Schema):
     campaign = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
 
 
+class AwardPageQuerySchema(AwardQuerySchema):
+    cursor = ma.fields.String(validate=validate.Length(max=100))
+    limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+
+
 class AwardRowSchema(ma.Schema):
     rank = ma.fields.Integer()
     reporter = ma.fields.String(metadata={"description": "Name only where the reporter agreed"})
@@ -32,7 +37,11 @@ class AwardRowSchema(ma.Schema):
 class AwardListSchema(ma.Schema):
     start = ma.fields.Date()
     end = ma.fields.Date()
+    total = ma.fields.Integer(metadata={"description": "Reporters in the whole list"})
     items = ma.fields.List(ma.fields.Nested(AwardRowSchema))
+    next_cursor = ma.fields.String(
+        allow_none=True, metadata={"description": "Pass as cursor for the next page; null: last"}
+    )
 
 
 class CommendationInSchema(ma.Schema):

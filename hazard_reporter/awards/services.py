@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+import bisect
 import calendar
+import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from hazard_reporter.accounts.models import User
 from hazard_reporter.accounts.principal import Principal
+from hazard_reporter.awards import credits
 from hazard_reporter.awards.exports import AwardRow
 from hazard_reporter.awards.models import Campaign, Commendation, Level
 from hazard_reporter.awards.points import (
     Cluster,
     ClusterMember,
-    Standing,
-    rank,
+    Credit,
+    credit_for,
     report_points,
 )
 from hazard_reporter.errors import NotFound, ValidationFailed
@@ -72,18 +77,8 @@ def is_held(report: Report) -> bool:
     return bool(report.flags) and report.flags_cleared_at is None
 
 
-def _held_clause(report=Report):
-    """``is_held`` in SQL (of ``report``, an alias of reports), so that a year's reports need not
-    have their flags read."""
-    return and_(
-        report.flags_cleared_at.is_(None),
-        func.coalesce(func.json_array_length(report.flags), 0) > 0,
-    )
-
-
-def _verified_conditions(session: Session, filters: AwardFilters, *, tz: str) -> list:
-    """The SQL conditions selecting the verified hazards (the heads of clusters) of the
-    filters."""
+def _scope(session: Session, filters: AwardFilters, *, tz: str) -> list:
+    """The SQL conditions of the filters' period, regions and sector (on reports)."""
     start, end = filters.start, filters.end
     codes: list[str] | None = None
     if filters.campaign_id is not None:
@@ -101,12 +96,7 @@ def _verified_conditions(session: Session, filters: AwardFilters, *, tz: str) ->
         subtree = set(regions.subtree_codes(session, filters.region))
         codes = sorted(subtree if codes is None else subtree & set(codes))
     lower, upper = _utc_range(start, end, tz)
-    conditions = [
-        Report.status == Status.VERIFIED.value,
-        Report.duplicate_of_id.is_(None),
-        Report.submitted_at >= lower,
-        Report.submitted_at < upper,
-    ]
+    conditions = [Report.submitted_at >= lower, Report.submitted_at < upper]
     if codes is not None:
         conditions.append(Report.region_code.in_(codes))
     if filters.sector:
@@ -115,9 +105,14 @@ def _verified_conditions(session: Session, filters: AwardFilters, *, tz: str) ->
 
 
 def clusters(session: Session, filters: AwardFilters, *, tz: str) -> list[Cluster]:
-    """Verified hazards in the filters, each with every report merged into it."""
-    conditions = _verified_conditions(session, filters, tz=tz)
-    held = _held_clause().label("held")
+    """Verified hazards in the filters, each with every report merged into it: the rules'
+    whole input (``points.rank`` over these is the award list by definition)."""
+    conditions = [
+        Report.status == Status.VERIFIED.value,
+        Report.duplicate_of_id.is_(None),
+        *_scope(session, filters, tz=tz),
+    ]
+    held = credits.held_clause().label("held")
     merged: dict[int, list[ClusterMember]] = defaultdict(list)
     heads = select(Report.id).where(*conditions)
     for head_id, report_id, reporter_id, submitted_at, is_held_ in session.execute(
@@ -155,68 +150,6 @@ def clusters(session: Session, filters: AwardFilters, *, tz: str) -> list[Cluste
     ]
 
 
-def _verified_summaries(conditions: list):
-    """The verified hazards of ``conditions``: outcome, region, reporter (with their name and
-    consent to be named), how many reports were merged into each and the first of those sent
-    before it (usually none), both read from the index of merged reports alone."""
-    counted = aliased(Report, name="counted")
-    merged = aliased(Report, name="merged")
-    size = (
-        select(func.count())
-        .where(counted.duplicate_of_id == Report.id)
-        .correlate(Report)
-        .scalar_subquery()
-    )
-    sent_before = (
-        select(merged.id)
-        .where(
-            merged.duplicate_of_id == Report.id,
-            # A range in the index (hazard, then time); the id breaks ties.
-            merged.submitted_at <= Report.submitted_at,
-            or_(merged.submitted_at < Report.submitted_at, merged.id < Report.id),
-        )
-        .order_by(merged.submitted_at, merged.id)
-        .limit(1)
-        .correlate(Report)
-        .scalar_subquery()
-    )
-    return (
-        select(
-            Report.id,
-            Report.severity,
-            Report.hazard_confirmed,
-            Report.accident_prevented,
-            Report.prevented_account,
-            Report.region_code,
-            Report.reporter_id,
-            Report.submitted_at,
-            _held_clause(),
-            size.label("merged"),
-            sent_before.label("first_merged_id"),
-            User.name,
-            User.consent_named,
-        )
-        .outerjoin(User, User.id == Report.reporter_id)
-        .where(*conditions)
-    )
-
-
-def _reports_with_reporters(report_ids: list[int]):
-    """Reports (id, reporter, time, held) with their reporter's name and consent."""
-    return (
-        select(
-            Report.id,
-            Report.reporter_id,
-            Report.submitted_at,
-            _held_clause(),
-            User.name,
-            User.consent_named,
-        )
-        .outerjoin(User, User.id == Report.reporter_id)
-        .where(Report.id.in_(report_ids))
-    )
-
-
 def reporter_label(name: str | None, consent_named: bool | None, reporter_id: int) -> str:
     """The name where the reporter agreed to be named, else a neutral label."""
     if consent_named and name:
@@ -224,77 +157,176 @@ def reporter_label(name: str | None, consent_named: bool | None, reporter_id: in
     return f"职工 #{reporter_id}"
 
 
-def award_rows(session: Session, filters: AwardFilters, *, tz: str) -> list[AwardRow]:
-    """The ranked award list, ready for the API and the exports. A year holds some 100 000
-    verified hazards and more reports merged into them: those are counted, and read only where
-    one was sent before the hazard it was merged into (then it is the cluster's first)."""
-    # Reporters' (name, consent to be named): labels are made for those on the list only.
-    people: dict[int, tuple[str | None, bool | None]] = {}
-    heads = session.execute(
-        _verified_summaries(_verified_conditions(session, filters, tz=tz))
-    ).all()
-    earlier_ids = [row.first_merged_id for row in heads if row.first_merged_id is not None]
-    earlier: dict[int, ClusterMember] = {}
-    for start in range(0, len(earlier_ids), BATCH):
-        for report_id, reporter_id, at, held, name, consent in session.execute(
-            _reports_with_reporters(earlier_ids[start : start + BATCH])
-        ):
-            earlier[report_id] = ClusterMember(report_id, reporter_id, at, held)
-            people[reporter_id] = (name, consent)
-    found, region_of = [], {}
-    for (
-        report_id,
-        severity,
-        confirmed,
-        prevented,
-        account,
-        region_code,
-        reporter_id,
-        at,
-        held,
-        merged,
-        first_merged_id,
-        name,
-        consent,
-    ) in heads:
-        if first_merged_id is None:
-            first = ClusterMember(report_id, reporter_id, at, held)
-        else:
-            first = earlier[first_merged_id]
-        # The rules read of a cluster its first report and its size only: the first report
-        # stands for each of the others too (none of them can earn the credit).
-        members = (first,) * (merged + 1)
-        found.append(Cluster(report_id, severity, confirmed, prevented, account, members))
-        region_of[report_id] = region_code
-        people[reporter_id] = (name, consent)
-    standings: list[Standing] = rank(found)
-    if not standings:
+@dataclass(frozen=True)
+class Ranked:
+    """A reporter's place in the list: (rank, reporter, points)."""
+
+    rank: int
+    reporter_id: int
+    points: int
+
+
+@dataclass(frozen=True)
+class AwardPage:
+    rows: list[AwardRow]
+    total: int  # reporters in the whole list
+    next_cursor: str | None
+
+
+def standings(session: Session, filters: AwardFilters, *, tz: str) -> list[Ranked]:
+    """Every credited reporter of the filters with their points and rank, best first: ties
+    share a rank (1, 2, 2, 4) and are ordered by reporter id, as ``points.rank`` orders them.
+    The sums come from the stored credits (``awards.credits``), from one index."""
+    totals = sorted(
+        session.execute(
+            select(Report.credit_reporter_id, func.sum(Report.credit_points))
+            .where(Report.credit_reporter_id.is_not(None), *_scope(session, filters, tz=tz))
+            .group_by(Report.credit_reporter_id)
+        ).all(),
+        key=lambda item: (-item[1], item[0]),
+    )
+    ranked: list[Ranked] = []
+    for position, (reporter_id, points) in enumerate(totals, start=1):
+        shared = ranked and ranked[-1].points == points
+        ranked.append(Ranked(ranked[-1].rank if shared else position, reporter_id, int(points)))
+    return ranked
+
+
+def _rows_for(
+    session: Session, filters: AwardFilters, places: list[Ranked], *, tz: str
+) -> list[AwardRow]:
+    """The award rows of ``places`` (at most BATCH reporters): each one's credited hazards with
+    the reasons the rules give them, their label, region and latest granted commendation."""
+    if not places:
         return []
-    region_names = dict(session.execute(select(Region.code, Region.name_zh)).all())
+    ids = [place.reporter_id for place in places]
+    counted = aliased(Report, name="counted")
+    size = (
+        select(func.count())
+        .where(counted.duplicate_of_id == Report.id)
+        .correlate(Report)
+        .scalar_subquery()
+    )
+    credits_of: dict[int, list[Credit]] = defaultdict(list)
+    region_of: dict[int, str | None] = {}
+    for row in session.execute(
+        select(
+            Report.id,
+            Report.credit_reporter_id,
+            Report.severity,
+            Report.hazard_confirmed,
+            Report.accident_prevented,
+            Report.prevented_account,
+            Report.region_code,
+            Report.submitted_at,
+            size.label("merged"),
+        )
+        .where(Report.credit_reporter_id.in_(ids), *_scope(session, filters, tz=tz))
+        .order_by(Report.id)
+    ):
+        # The rules read of a cluster its first report and its size only. Who that first
+        # reporter is, and that they are not held, is what was stored: a member standing for
+        # them stands for each of the others too (none of them can earn the credit).
+        first = ClusterMember(row.id, row.credit_reporter_id, row.submitted_at, False)
+        cluster = Cluster(
+            row.id,
+            row.severity,
+            row.hazard_confirmed,
+            row.accident_prevented,
+            row.prevented_account,
+            (first,) * (row.merged + 1),
+        )
+        credits_of[row.credit_reporter_id].append(credit_for(cluster))
+        region_of.setdefault(row.credit_reporter_id, row.region_code)
+    people = {
+        user_id: (name, consent)
+        for user_id, name, consent in session.execute(
+            select(User.id, User.name, User.consent_named).where(User.id.in_(ids))
+        )
+    }
+    codes = {code for code in region_of.values() if code}
+    region_names = dict(
+        session.execute(select(Region.code, Region.name_zh).where(Region.code.in_(codes))).all()
+    )
     # Granted commendations are few (the committee grants each one): the latest level counts.
     granted = {
         reporter_id: Level(level).label_zh
         for reporter_id, level in session.execute(
             select(Commendation.reporter_id, Commendation.level)
-            .where(Commendation.status == "granted")
+            .where(Commendation.status == "granted", Commendation.reporter_id.in_(ids))
             .order_by(Commendation.id)
         )
     }
     rows = []
-    for standing in standings:
-        region_code = region_of.get(standing.credits[0].report_id)
+    for place in places:
+        earned = credits_of[place.reporter_id]
+        region_code = region_of.get(place.reporter_id)
         rows.append(
             AwardRow(
-                rank=standing.rank,
-                reporter=reporter_label(*people[standing.reporter_id], standing.reporter_id),
+                rank=place.rank,
+                reporter=reporter_label(
+                    *people.get(place.reporter_id, (None, None)), place.reporter_id
+                ),
                 region=region_names.get(region_code, "") if region_code else "",
-                points=standing.points,
-                report_ids=tuple(c.report_id for c in standing.credits),
-                reasons=tuple(c.reason for c in standing.credits),
-                level=granted.get(standing.reporter_id),
+                points=place.points,
+                report_ids=tuple(c.report_id for c in earned),
+                reasons=tuple(c.reason for c in earned),
+                level=granted.get(place.reporter_id),
             )
         )
     return rows
+
+
+def iter_award_rows(session: Session, filters: AwardFilters, *, tz: str) -> Iterator[AwardRow]:
+    """The whole ranked list, read BATCH reporters at a time (the CSV streams it). The filters
+    are checked and the ranks read at once, so that a wrong filter fails before any row."""
+    ranked = standings(session, filters, tz=tz)
+
+    def rows() -> Iterator[AwardRow]:
+        for start in range(0, len(ranked), BATCH):
+            yield from _rows_for(session, filters, ranked[start : start + BATCH], tz=tz)
+
+    return rows()
+
+
+def award_rows(session: Session, filters: AwardFilters, *, tz: str) -> list[AwardRow]:
+    """The whole ranked award list, ready for the exports."""
+    return list(iter_award_rows(session, filters, tz=tz))
+
+
+def _encode_cursor(place: Ranked) -> str:
+    raw = json.dumps([place.points, place.reporter_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        points, reporter_id = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        return -int(points), int(reporter_id)
+    except (ValueError, TypeError):
+        raise ValidationFailed(field="cursor", detail="cursor") from None
+
+
+def award_page(
+    session: Session, filters: AwardFilters, *, tz: str, limit: int, cursor: str | None = None
+) -> AwardPage:
+    """One page of the ranked list, after ``cursor`` (the last row of the page before): the
+    ranks are those of the whole list, and ``total`` counts its reporters."""
+    ranked = standings(session, filters, tz=tz)
+    start = 0
+    if cursor:
+        start = bisect.bisect_right(
+            ranked, _decode_cursor(cursor), key=lambda p: (-p.points, p.reporter_id)
+        )
+    places = ranked[start : start + limit]
+    more = start + limit < len(ranked)
+    return AwardPage(
+        rows=_rows_for(session, filters, places, tz=tz),
+        total=len(ranked),
+        next_cursor=_encode_cursor(places[-1]) if more and places else None,
+    )
 
 
 def propose(

@@ -84,6 +84,11 @@ OPEN_ONLY = {
     "postgresql_where": text("urgency_due_at IS NOT NULL"),
 }
 
+CREDITED_ONLY = {
+    "sqlite_where": text("credit_reporter_id IS NOT NULL"),
+    "postgresql_where": text("credit_reporter_id IS NOT NULL"),
+}
+
 
 class Report(db.Model):
     __tablename__ = "reports"
@@ -101,6 +106,18 @@ class Report(db.Model):
         Index("ix_reports_unit_page", "unit_id", "id"),  # a unit's reports
         # Award lists: the verified reports of a period.
         Index("ix_reports_status_submitted_at", "status", "submitted_at"),
+        # A period's credits summed per reporter from the index alone, and one reporter's
+        # credits; over the credited hazards only (some 10 % of reports).
+        Index(
+            "ix_reports_credits",
+            "submitted_at",
+            "credit_reporter_id",
+            "credit_points",
+            "region_code",
+            "sector",
+            **CREDITED_ONLY,
+        ),
+        Index("ix_reports_credits_reporter", "credit_reporter_id", "submitted_at", **CREDITED_ONLY),
         # The queue, most urgent first: alone, and after each filter it is most often cut by.
         Index("ix_reports_queue", "severity_rank", "urgency_due_at", "id", **OPEN_ONLY),
         Index(
@@ -203,6 +220,10 @@ class Report(db.Model):
     hazard_confirmed: Mapped[str | None] = mapped_column(String(8))  # general | major
     accident_prevented: Mapped[bool] = mapped_column(Boolean, default=False)
     prevented_account: Mapped[str | None] = mapped_column(Text)
+    # The award credit this report earns as a verified hazard, kept by awards.credits: the
+    # reporter credited (NULL: none) and the points.
+    credit_reporter_id: Mapped[int | None] = mapped_column(Integer)
+    credit_points: Mapped[int | None] = mapped_column(Integer)
 
     region: Mapped[Region | None] = relationship(lazy="joined")
     photos: Mapped[list[Photo]] = relationship(
