@@ -220,3 +220,53 @@ def test_report_to_award_through_the_desk_pages(app, live_server, open_page, tmp
     board.get_by_role("button", name="English").click()
     expect(board.get_by_role("link", name="Export Excel")).to_be_visible()
     assert_same_origin(open_page.requests, live_server)
+
+
+def test_the_committee_pages_through_a_long_list(app, live_server, open_page):
+    # 130 reporters with a verified hazard each: more than one page (100) of the list.
+    from hazard_reporter.accounts.models import User
+    from hazard_reporter.core.db import utcnow
+    from hazard_reporter.reports.models import Report
+
+    committee = make_user(app, "committee")
+    with app.app_context():
+        people = [
+            User(phone=f"1372468{i:04d}", password_hash="-", name=f"职工{i}", consent_named=True)
+            for i in range(130)
+        ]
+        db.session.add_all(people)
+        db.session.flush()
+        db.session.add_all(
+            Report(
+                sector="construction",
+                description="脚手架缺少护栏",
+                status="verified",
+                severity="red" if i < 5 else "blue",
+                location_source="device",
+                region_code="510703",
+                submitted_at=utcnow(),
+                anonymous=False,
+                reporter_id=person.id,
+                request_fingerprint="x",
+            )
+            for i, person in enumerate(people)
+        )
+        db.session.commit()
+        db.session.remove()
+
+    board = open_page(DESK, mobile=False)
+    board.goto(f"{live_server}/committee")
+    sign_in(board, committee)
+    rows = board.locator("#awards-body tr")
+    expect(rows).to_have_count(100)
+    expect(board.locator("#awards-shown")).to_have_text("共 130 名上报人，已显示 100 名")
+
+    board.get_by_role("button", name="加载更多").click()
+
+    expect(rows).to_have_count(130)
+    expect(board.locator("#awards-shown")).to_have_text("共 130 名上报人，已显示 130 名")
+    expect(board.get_by_role("button", name="加载更多")).to_be_hidden()
+    ranks = [
+        int(text) for text in board.locator("#awards-body tr td:first-child").all_text_contents()
+    ]
+    assert ranks == sorted(ranks) and ranks[0] == 1 and ranks[-1] == 6  # 5 reds, then 125 tied

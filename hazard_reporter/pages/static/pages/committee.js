@@ -1,4 +1,5 @@
-/* The award committee's page: the ranked list for a period and region, and links to its exports
+/* The award committee's page: the ranked list for a period and region, a page of reporters at a
+ * time ("load more" follows the answer's next_cursor), and links to its exports of the whole list
  * (same-origin GETs, so the sign-in cookie goes with them). */
 (function () {
   "use strict";
@@ -6,6 +7,9 @@
   var D = window.HazardDesk;
   var $ = function (id) { return document.getElementById(id); };
   var rows = null;
+  var total = 0;
+  var nextCursor = null;
+  var asked = 0;  // answers to an earlier question (other filters) are dropped
   var regionsLoaded = false;
 
   function params() {
@@ -36,6 +40,28 @@
       body.append(tr);
     });
     $("awards-empty").hidden = Boolean(rows && rows.length);
+    $("awards-shown").textContent = rows && rows.length
+      ? D.t("awards_shown", { total: total, shown: rows.length }) : "";
+    $("awards-more").hidden = !nextCursor;
+  }
+
+  function fetchPage(cursor) {
+    var p = params();
+    var question = asked;
+    if (cursor) { p.set("cursor", cursor); }
+    $("awards-more").disabled = true;
+    D.api("GET", "/api/v1/awards?" + p.toString()).then(function (answer) {
+      if (question !== asked) { return; }
+      rows = (cursor ? rows : []).concat(answer.items || []);
+      total = answer.total;
+      nextCursor = answer.next_cursor || null;
+      $("a-range").textContent = D.t("period_range", { start: answer.start, end: answer.end });
+      $("awards-more").disabled = false;
+      render();
+    }, function (e) {
+      $("awards-more").disabled = false;
+      D.showMessage($("awards-error"), e.message);
+    });
   }
 
   function load() {
@@ -44,11 +70,9 @@
       $("export-" + fmt).href = "/api/v1/awards/export." + fmt + "?" + p.toString();
     });
     D.showMessage($("awards-error"), "");
-    D.api("GET", "/api/v1/awards?" + p.toString()).then(function (answer) {
-      rows = answer.items || [];
-      $("a-range").textContent = D.t("period_range", { start: answer.start, end: answer.end });
-      render();
-    }, function (e) { D.showMessage($("awards-error"), e.message); });
+    asked += 1;
+    nextCursor = null;
+    fetchPage(null);
   }
 
   function loadRegions() {
@@ -68,6 +92,10 @@
   $("award-filters").addEventListener("submit", function (e) { e.preventDefault(); load(); });
   $("a-period").addEventListener("change", load);
   $("a-region").addEventListener("change", load);
+  $("awards-more").addEventListener("click", function () {
+    D.showMessage($("awards-error"), "");
+    if (nextCursor) { fetchPage(nextCursor); }
+  });
   D.onChange(function () { if (rows) { render(); } });
   D.signIn(function () { loadRegions(); load(); });
 })();

@@ -91,7 +91,9 @@
       col_points: "积分",
       col_reports: "上报编号",
       col_reasons: "依据",
-      period_range: "{start} 至 {end}"
+      period_range: "{start} 至 {end}",
+      awards_more: "加载更多",
+      awards_shown: "共 {total} 名上报人，已显示 {shown} 名"
     },
     en: {
       inspect_title: "Inspection desk · Hazard Snap",
@@ -178,7 +180,9 @@
       col_points: "Points",
       col_reports: "Reports",
       col_reasons: "Reasons",
-      period_range: "{start} to {end}"
+      period_range: "{start} to {end}",
+      awards_more: "Load more",
+      awards_shown: "{shown} of {total} reporters shown"
     }
   };
   var CSRF_KEY = "hazard_csrf";
