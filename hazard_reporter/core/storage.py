@@ -6,7 +6,10 @@ A backend stores opaque keys such as ``originals/2026/11/28/<uuid>.jpg``:
 - ``open(key)`` returns a readable binary file; ``read(key)`` its bytes;
 - ``delete(key)`` removes (missing keys are fine); ``exists(key)``;
 - ``list(prefix)`` yields ``StoredObject(key, size, modified)``;
-- ``url(key, seconds)`` a direct, time-limited URL where the backend has one (S3), else ``None``.
+- ``url(key, seconds)`` a direct, time-limited URL where the backend has one (S3), else ``None``;
+- ``incoming_file(prefix)`` a new ``IncomingFile`` to receive an upload in that will be stored
+  under ``prefix``: it is hashed as it is written, and the local backend's ``put`` keeps it by
+  renaming it rather than by copying it.
 
 Every failure of the medium (endpoint down, I/O error) is raised as ``StorageUnavailable``, and a
 full medium as its subclass ``StorageFull``, so the request that caused it answers 503 with
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import io
 import logging
 import os
@@ -51,6 +55,98 @@ class StoredObject:
     key: str
     size: int
     modified: datetime
+
+
+def medium_error(exc: OSError, where: str) -> StorageUnavailable:
+    """The error to raise for a failure of the medium at ``where``."""
+    # ENOSPC may come from write() or only from fsync() (delayed allocation, NFS).
+    return full(where) if exc.errno in NO_SPACE_ERRNOS else unavailable()
+
+
+class IncomingFile(io.BufferedRandom):
+    """A temporary file an upload is spooled into, hashed (sha256) as it is written so that the
+    hash needs no second pass over the bytes. One with a ``path`` (on the local backend's disk)
+    may be moved into place by that backend's ``put``; ``close()`` removes it otherwise, and
+    failures to write it are the storage's (``StorageFull``, ``StorageUnavailable``).
+
+    Only bytes written in one run from the start are hashed: a write after a seek or a truncate
+    forgets the hash (``sha256`` is then None, and the caller hashes the file itself)."""
+
+    def __init__(self, raw: io.FileIO, path: str | None = None):
+        super().__init__(raw)
+        self.path = path
+        self._digest = hashlib.sha256()
+        self._appending = True  # no seek yet: every write continues the previous one
+
+    @classmethod
+    def anonymous(cls) -> IncomingFile:
+        """One without a name, gone once closed."""
+        return cls(tempfile.TemporaryFile(buffering=0))
+
+    @classmethod
+    def create_in(cls, directory: str | os.PathLike) -> IncomingFile:
+        """One named ``.incoming-*`` in ``directory``, which must exist."""
+        try:
+            fd, path = tempfile.mkstemp(dir=directory, prefix=".incoming-")
+        except OSError as exc:
+            raise medium_error(exc, str(directory)) from exc
+        try:
+            return cls(io.FileIO(fd, "r+"), path)
+        except BaseException:
+            os.close(fd)
+            os.unlink(path)
+            raise
+
+    @contextlib.contextmanager
+    def _medium(self):
+        try:
+            yield
+        except OSError as exc:
+            if self.path is None:
+                raise
+            raise medium_error(exc, os.path.dirname(self.path)) from exc
+
+    def write(self, data) -> int:
+        if self._digest is not None:
+            if self._appending:
+                self._digest.update(data)
+            else:
+                self._digest = None
+        with self._medium():
+            return super().write(data)
+
+    def flush(self) -> None:
+        with self._medium():
+            super().flush()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._appending = False
+        with self._medium():  # writes still buffered are made now
+            return super().seek(offset, whence)
+
+    def truncate(self, size: int | None = None) -> int:
+        self._digest = None
+        return super().truncate(size)
+
+    @property
+    def sha256(self) -> str | None:
+        """The hex sha256 of the file's bytes, when each of them was hashed on its way in."""
+        return None if self._digest is None else self._digest.hexdigest()
+
+    def take_path(self) -> str | None:
+        """The file's name, for whoever moves the file: ``close()`` then leaves it alone."""
+        path, self.path = self.path, None
+        return path
+
+    def close(self) -> None:
+        try:
+            with contextlib.suppress(OSError, StorageUnavailable):
+                super().close()  # a buffered write that fails now is of no use to anyone
+        finally:
+            if self.path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+                self.path = None
 
 
 def check_key(key: str) -> str:
@@ -101,6 +197,10 @@ class Storage(ABC):
         most ``max_bytes`` to, straight into ``key``; None where clients cannot upload directly."""
         return None
 
+    def incoming_file(self, prefix: str) -> IncomingFile:
+        """A temporary file to receive an upload that will be stored under ``prefix``."""
+        return IncomingFile.anonymous()
+
     def read(self, key: str) -> bytes:
         """The whole object's bytes."""
         with self.open(key) as fp:
@@ -125,21 +225,46 @@ class LocalStorage(Storage):
             raise ValueError(f"invalid storage key: {key!r}")
         return path
 
+    def incoming_file(self, prefix: str) -> IncomingFile:
+        """A named file in the folder of ``prefix``, on the same disk as the stored files, so that
+        ``put`` can keep it by renaming it; if a crash leaves it, it is an ``.incoming-`` orphan
+        the clean-up command removes."""
+        directory = self._path(prefix.strip("/") + "/.incoming").parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise medium_error(exc, str(self.root)) from exc
+        return IncomingFile.create_in(directory)
+
+    def _movable(self, fp: BinaryIO) -> str | None:
+        """The name of ``fp`` if it is an incoming file of this storage, unread, to be moved."""
+        if not isinstance(fp, IncomingFile) or fp.path is None or fp.tell() != 0:
+            return None
+        return fp.path if os.path.dirname(fp.path).startswith(f"{self.root}{os.sep}") else None
+
     def put(self, key: str, fp: BinaryIO, content_type: str) -> None:
         path = self._path(key)
         tmp_name = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(
-                dir=path.parent, prefix=".incoming-", delete=False
-            ) as tmp:
-                tmp_name = tmp.name
-                while chunk := fp.read(CHUNK):
-                    tmp.write(chunk)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, path)
-            tmp_name = None
+            incoming = self._movable(fp)
+            if incoming is not None:
+                # The upload is already on this disk: made durable and renamed, not copied.
+                fp.flush()
+                os.fsync(fp.fileno())
+                os.replace(incoming, path)
+                fp.take_path()
+            else:
+                with tempfile.NamedTemporaryFile(
+                    dir=path.parent, prefix=".incoming-", delete=False
+                ) as tmp:
+                    tmp_name = tmp.name
+                    while chunk := fp.read(CHUNK):
+                        tmp.write(chunk)
+                    tmp.flush()
+                    os.fsync(tmp.fileno())
+                os.replace(tmp_name, path)
+                tmp_name = None
             # The rename itself must survive a power cut before we answer 201.
             dir_fd = os.open(path.parent, os.O_RDONLY)
             try:
@@ -147,10 +272,7 @@ class LocalStorage(Storage):
             finally:
                 os.close(dir_fd)
         except OSError as exc:
-            # ENOSPC may come from write() or only from fsync() (delayed allocation, NFS).
-            if exc.errno in NO_SPACE_ERRNOS:
-                raise full(str(self.root)) from exc
-            raise unavailable() from exc
+            raise medium_error(exc, str(self.root)) from exc
         finally:
             if tmp_name:
                 with contextlib.suppress(OSError):

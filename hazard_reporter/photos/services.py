@@ -15,7 +15,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hazard_reporter.core.storage import Storage
+from hazard_reporter.core.storage import IncomingFile, Storage
 from hazard_reporter.errors import (
     DirectUploadUnavailable,
     EmptyPhoto,
@@ -59,7 +59,15 @@ def _size_of(stream: BinaryIO) -> int:
     return size
 
 
+def incoming_photo_file(storage: Storage) -> IncomingFile:
+    """A file to spool an uploaded photo into, where ``store_originals`` can keep it cheaply."""
+    return storage.incoming_file(ORIGINALS)
+
+
 def _sha256_of(stream: BinaryIO) -> str:
+    known = getattr(stream, "sha256", None)  # an IncomingFile hashed it as it was written
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     while chunk := stream.read(1024 * 1024):
         digest.update(chunk)

@@ -74,6 +74,16 @@ def take_in(submission: services.Submission) -> services.Intake:
     return intake
 
 
+def duplicate_suggestions(intake: services.Intake) -> list[dict]:
+    """The "is this the same hazard?" suggestions. A suggestion needs photos that look alike
+    (perceptual hashes, made with the renditions) or an exact re-upload: with neither, the
+    look-up is skipped (renditions made by a queue come after the answer)."""
+    photos = intake.report.photos
+    if not intake.photos_seen_before and not any(p.phash for p in photos):
+        return []
+    return suggestions_for(intake.report)
+
+
 def idempotency_key() -> str | None:
     """The ``Idempotency-Key`` header, checked."""
     key = request.headers.get("Idempotency-Key")
@@ -111,13 +121,11 @@ def create_report(form):
         reporter=current_principal().user,
     )
     intake = take_in(submission)
-    if not intake.replayed:
-        db.session.refresh(intake.report)
     body = present_report(
         intake.report, coord_system=CoordSystem.WGS84.value, audience=Audience.REPORTER
     )
     body["followup_token"] = intake.followup_token
-    body["duplicate_candidates"] = suggestions_for(intake.report)
+    body["duplicate_candidates"] = duplicate_suggestions(intake)
     headers = {"Location": f"/api/v1/reports/{intake.report.id}"}
     if intake.replayed:
         headers["Idempotent-Replayed"] = "true"

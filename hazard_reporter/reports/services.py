@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, scoped_session, selectinload
 
 from hazard_reporter.accounts.models import User
 from hazard_reporter.accounts.principal import Principal
@@ -121,6 +121,9 @@ class Intake:
     followup_token: str | None
     replayed: bool = False
     photo_ids: list[int] = field(default_factory=list)
+    # False only when no photo on file had the bytes of one of these when they were checked:
+    # then nothing can be an exact re-upload of them.
+    photos_seen_before: bool = True
 
 
 def _fingerprint(submission: Submission, photos: list[CheckedPhoto]) -> str:
@@ -249,13 +252,15 @@ def submit_report(
     reporter = submission.reporter
     anonymous = reporter is None if submission.anonymous is None else submission.anonymous
     anonymous = anonymous or reporter is None
-    flags += fraud_flags(
-        session,
-        sha256s=[c.sha256 for c in checked],
-        reporter_id=None if anonymous else reporter.id,
-        now=now,
-        burst_per_hour=policy.burst_per_hour,
-    )
+    sha256s = [c.sha256 for c in checked]
+    reporter_id = None if anonymous else reporter.id
+    duplicate, seen_before = _photos_on_file(session, sha256s=sha256s, reporter_id=reporter_id)
+    if duplicate:
+        flags.append(Flag.DUPLICATE_PHOTO.value)
+    if reporter_id is not None and _burst(
+        session, reporter_id=reporter_id, now=now, burst_per_hour=policy.burst_per_hour
+    ):
+        flags.append(Flag.BURST.value)
     # Anonymous reporters follow their report with the token; signed-in ones with their account.
     token = (
         _followup_token(secret_key, submission.idempotency_key, fingerprint) if anonymous else None
@@ -326,8 +331,9 @@ def submit_report(
                 now=now,
                 payload=red_alert_payload(report),
             )
+        photo_ids = [p.id for p in report.photos]
         committing = True
-        session.commit()
+        _commit_keeping_state(session)
     except IntegrityError:
         # Another request with the same Idempotency-Key committed first: answer with its report.
         _abandon(session, storage, written)
@@ -353,7 +359,19 @@ def submit_report(
     except Exception:
         _abandon(session, storage, written)
         raise
-    return Intake(report, token, photo_ids=[p.id for p in report.photos])
+    return Intake(report, token, photo_ids=photo_ids, photos_seen_before=seen_before)
+
+
+def _commit_keeping_state(session: Session) -> None:
+    """Commit without expiring what the session holds: the report was just written from these
+    very objects, so the answer need not read it back (columns the database fills in are
+    loaded on first use all the same)."""
+    underlying = session() if isinstance(session, scoped_session) else session
+    before, underlying.expire_on_commit = underlying.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        underlying.expire_on_commit = before
 
 
 def _abandon(session: Session, storage: Storage, keys: list[str]) -> None:
@@ -371,42 +389,35 @@ def _load(session: Session, report_id: int) -> Report | None:
     )
 
 
-def fraud_flags(
-    session: Session,
-    *,
-    sha256s: list[str],
-    reporter_id: int | None,
-    now: datetime,
-    burst_per_hour: int,
-) -> list[str]:
-    """Anti-fraud flags known at intake: the very same photo already sent by someone else (or
-    anonymously), and a burst of reports from one account."""
-    flags = []
-    same_photo = session.scalar(
+def _photos_on_file(
+    session: Session, *, sha256s: list[str], reporter_id: int | None
+) -> tuple[bool, bool]:
+    """Whether a report of someone else (or an anonymous one) already holds one of these photos
+    (the same bytes), and whether any photo on file has these bytes; in one round trip."""
+    someone_else = (
+        or_(Report.reporter_id.is_(None), Report.reporter_id != reporter_id)
+        if reporter_id is not None
+        else true()
+    )
+    duplicate = (
         select(Report.id)
         .join(Photo, Photo.report_id == Report.id)
-        .where(
-            Photo.sha256.in_(sha256s),
-            Photo.kind == "report",
-            or_(Report.reporter_id.is_(None), Report.reporter_id != reporter_id)
-            if reporter_id is not None
-            else true(),
-        )
-        .limit(1)
+        .where(Photo.sha256.in_(sha256s), Photo.kind == "report", someone_else)
+        .exists()
     )
-    if same_photo is not None:
-        flags.append(Flag.DUPLICATE_PHOTO.value)
-    if reporter_id is not None:
-        recent = session.scalar(
-            select(func.count())
-            .select_from(Report)
-            .where(
-                Report.reporter_id == reporter_id, Report.submitted_at > now - timedelta(hours=1)
-            )
-        )
-        if recent >= burst_per_hour:
-            flags.append(Flag.BURST.value)
-    return flags
+    seen = select(Photo.id).where(Photo.sha256.in_(sha256s)).exists()
+    row = session.execute(select(duplicate, seen)).one()
+    return bool(row[0]), bool(row[1])
+
+
+def _burst(session: Session, *, reporter_id: int, now: datetime, burst_per_hour: int) -> bool:
+    """Whether the account already sent ``burst_per_hour`` reports in the last hour."""
+    recent = session.scalar(
+        select(func.count())
+        .select_from(Report)
+        .where(Report.reporter_id == reporter_id, Report.submitted_at > now - timedelta(hours=1))
+    )
+    return recent >= burst_per_hour
 
 
 def red_alert_payload(report: Report) -> dict:

@@ -1,0 +1,205 @@
+"""Uploads spooled into the storage's incoming files: hashed on the way in, kept by a rename on
+local disk, and never left behind by a request that stores nothing."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import tempfile
+
+import pytest
+from sqlalchemy import select
+from werkzeug.test import EnvironBuilder
+
+from hazard_reporter.core.storage import IncomingFile, LocalStorage, MemoryStorage
+from hazard_reporter.errors import StorageFull
+from hazard_reporter.extensions import db
+from hazard_reporter.photos.models import Photo
+from tests.conftest import STORAGE_KIND, build_app
+from tests.fixtures import make_jpeg
+from tests.test_reports_api import MIANYANG, post_report
+
+local_only = pytest.mark.skipif(STORAGE_KIND != "local", reason="the local backend's files")
+
+
+def write_in_chunks(target, data: bytes, size: int = 64 * 1024) -> None:
+    for start in range(0, len(data), size):
+        target.write(data[start : start + size])
+
+
+def incoming_names(root) -> list[str]:
+    return sorted(
+        os.path.join(dirpath, name)
+        for dirpath, _dirs, names in os.walk(root)
+        for name in names
+        if name.startswith(".incoming-")
+    )
+
+
+# --- IncomingFile -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_an_incoming_file_knows_the_sha256_of_what_was_written(tmp_path, named):
+    data = os.urandom(300_000)
+    spool = IncomingFile.create_in(tmp_path) if named else IncomingFile.anonymous()
+    with spool:
+        write_in_chunks(spool, data)
+        spool.seek(0)
+        assert spool.sha256 == hashlib.sha256(data).hexdigest()
+        assert spool.read() == data
+
+
+def test_a_write_after_a_seek_forgets_the_hash(tmp_path):
+    with IncomingFile.create_in(tmp_path) as spool:
+        spool.write(b"abcdef")
+        spool.seek(0)
+        spool.write(b"X")
+        assert spool.sha256 is None
+
+
+def test_closing_an_unkept_incoming_file_removes_it(tmp_path):
+    spool = IncomingFile.create_in(tmp_path)
+    spool.write(b"partial upload")
+    spool.close()
+    assert os.listdir(tmp_path) == []
+
+
+class FullDisk(io.FileIO):
+    """A file on a disk with no space left."""
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def full_disk_incoming_file(directory) -> IncomingFile:
+    fd, path = tempfile.mkstemp(dir=directory, prefix=".incoming-")
+    return IncomingFile(FullDisk(fd, "r+"), path)
+
+
+def test_a_full_disk_while_spooling_is_storage_full(tmp_path):
+    spool = full_disk_incoming_file(tmp_path)
+    with pytest.raises(StorageFull):
+        spool.write(b"x" * 100_000)
+    spool.close()
+    assert os.listdir(tmp_path) == []
+
+
+# --- LocalStorage.put of an incoming file -----------------------------------------------------
+
+
+def test_local_storage_keeps_its_own_incoming_file_by_renaming_it(tmp_path):
+    store = LocalStorage(tmp_path / "store")
+    data = os.urandom(200_000)
+    spool = store.incoming_file("originals")
+    write_in_chunks(spool, data)
+    spool.seek(0)
+    inode = os.fstat(spool.fileno()).st_ino
+    store.put("originals/2026/11/28/a.jpg", spool, "image/jpeg")
+    spool.close()  # after the move, closing must not remove the stored file
+    stored = tmp_path / "store" / "originals/2026/11/28/a.jpg"
+    assert stored.stat().st_ino == inode  # moved, not copied
+    assert stored.read_bytes() == data
+    assert incoming_names(tmp_path) == []
+
+
+def test_local_storage_copies_an_incoming_file_of_another_disk(tmp_path):
+    store = LocalStorage(tmp_path / "store")
+    other = LocalStorage(tmp_path / "other")
+    with other.incoming_file("originals") as spool:
+        spool.write(b"photo bytes")
+        spool.seek(0)
+        store.put("originals/2026/11/28/b.jpg", spool, "image/jpeg")
+    assert store.read("originals/2026/11/28/b.jpg") == b"photo bytes"
+    assert incoming_names(tmp_path) == []
+
+
+def test_other_backends_take_an_anonymous_incoming_file():
+    store = MemoryStorage()
+    with store.incoming_file("originals") as spool:
+        spool.write(b"photo bytes")
+        spool.seek(0)
+        assert spool.path is None
+        store.put("originals/2026/11/28/c.jpg", spool, "image/jpeg")
+    assert store.read("originals/2026/11/28/c.jpg") == b"photo bytes"
+
+
+# --- through the API --------------------------------------------------------------------------
+
+
+def test_the_stored_original_has_the_uploads_sha256(client, app, storage):
+    upload = make_jpeg(1200, 900, gps=MIANYANG)
+    response = post_report(client, photos=[upload])
+    assert response.status_code == 201, response.json
+    with app.app_context():
+        photo = db.session.scalars(select(Photo)).one()
+        stored = storage.read(photo.original_key)
+    assert stored == upload
+    assert photo.sha256 == hashlib.sha256(upload).hexdigest()
+    assert [o.key for o in storage.list("") if ".incoming-" in o.key] == []
+
+
+@local_only
+def test_a_refused_upload_leaves_no_incoming_file(client, app):
+    response = post_report(client, photos=[make_jpeg(gps=MIANYANG), (b"%PDF-1.7\n", "x.jpg")])
+    assert response.status_code == 415
+    assert "JPEG" in response.json["error"]["message"]
+    assert incoming_names(app.config["UPLOAD_DIR"]) == []
+
+
+@local_only
+def test_an_upload_cut_off_midway_leaves_no_incoming_file(client, app, monkeypatch):
+    made = []
+    real_create_in = IncomingFile.create_in.__func__
+
+    def create_in(cls, directory):
+        made.append(real_create_in(cls, directory))
+        return made[-1]
+
+    monkeypatch.setattr(IncomingFile, "create_in", classmethod(create_in))
+    builder = EnvironBuilder(
+        path="/api/v1/reports",
+        method="POST",
+        data={
+            "sector": "gas_network",
+            "description": "燃气表箱门损坏",
+            "photos": (io.BytesIO(make_jpeg(1600, 1200, gps=MIANYANG)), "a.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    environ = builder.get_environ()
+    body = environ["wsgi.input"].read()
+    environ["wsgi.input"] = io.BytesIO(body[: len(body) // 2])  # the phone lost its network
+    response = client.open(environ)
+    builder.close()
+    assert response.status_code == 422  # the form never arrived whole
+    assert len(made) == 1 and made[0].closed
+    assert incoming_names(app.config["UPLOAD_DIR"]) == []
+
+
+@local_only
+def test_a_full_disk_while_spooling_the_upload_is_a_json_503(tmp_path, monkeypatch):
+    app = build_app(tmp_path)
+    monkeypatch.setattr(
+        IncomingFile, "create_in", classmethod(lambda _cls, d: full_disk_incoming_file(d))
+    )
+    response = post_report(app.test_client())
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "storage_full"
+    assert "存储空间不足" in response.json["error"]["message"]
+    assert incoming_names(tmp_path / "uploads") == []
+
+
+def test_the_answer_shows_the_report_as_stored(client, app):
+    created = post_report(client, photos=[make_jpeg(gps=MIANYANG), make_jpeg(gps=MIANYANG)])
+    assert created.status_code == 201, created.json
+    body = created.json
+    again = client.get(
+        f"/api/v1/reports/{body['id']}", headers={"X-Followup-Token": body["followup_token"]}
+    )
+    assert again.status_code == 200
+    shown = {k: v for k, v in again.json.items() if k != "timeline"}
+    assert {k: body[k] for k in shown} == shown
