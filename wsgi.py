@@ -4,8 +4,13 @@ Serving processes also run the embedded background loop (outbox, escalation, ren
 ``HAZARD_BACKGROUND_SECONDS=0`` or a task queue is configured.
 """
 
+import gc
+
 from hazard_reporter import create_app
 from hazard_reporter.core import background
 
 app = create_app()
 background.start(app)
+# What is loaded by now lives as long as the process: keep it out of the collector's full passes,
+# which otherwise hold up a request for tens of milliseconds every few hundred requests.
+gc.freeze()

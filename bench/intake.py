@@ -5,7 +5,9 @@ upload to disk, side by side in one run.
         [--redis redis://127.0.0.1:6379/14]
 
 Both servers run under gunicorn with 2 workers on 127.0.0.1. The photo is a 12-megapixel phone JPEG
-of about 4 MB with EXIF (GPS, orientation, capture time). The project runs as deployed at scale
+of about 4 MB with EXIF (GPS, orientation, capture time); every upload carries a new EXIF
+ImageUniqueID, so that each is a photo the server has not seen (as from real phones: a repeated
+photo takes intake's duplicate-photo path, which is rare). The project runs as deployed at scale
 with deferred processing: SQLite (WAL) here, photos on local disk, renditions sent to a Celery
 queue on Redis (no worker consumes it during the run; the queue is deleted afterwards). The bare
 endpoint is Flask too: it parses the same multipart body and writes the photo to disk with fsync.
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import free_port, wait_until_up  # noqa: E402
 from bench.common import multipart as multipart_body  # noqa: E402
 
-UNIQUE_ID = "0" * 32  # replaced in each body
+UNIQUE_ID = "0" * 32  # replaced in each upload
 SECTORS = ["gas_network", "construction", "crowded_venue", "hazardous_chemicals", "transport"]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -61,18 +63,19 @@ def phone_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def multipart(photo: bytes, rng: random.Random | None = None) -> tuple[bytes, str]:
-    """A report's body: the photo made unique (its EXIF ImageUniqueID, so the files differ as
-    real ones do) and a phone fix somewhere in the city (reports are not all in one spot)."""
-    rng = rng or random.Random(0)
-    photo = photo.replace(UNIQUE_ID.encode(), uuid.UUID(int=rng.getrandbits(128)).hex.encode(), 1)
+def template(photo: bytes, rng: random.Random) -> tuple[bytes, bytes, str]:
+    """A report's body cut where the photo's EXIF ImageUniqueID goes, so that each upload can
+    carry a new one (every upload is a photo the server has not seen, as from real phones),
+    with a phone fix somewhere in the city (reports are not all in one spot)."""
     fields = {
         "sector": rng.choice(SECTORS),
         "description": "地下室食堂有燃气味",
         "lat": f"{31.35 + rng.random() * 0.3:.6f}",
         "lon": f"{104.55 + rng.random() * 0.3:.6f}",
     }
-    return multipart_body(fields, [("IMG_0001.jpg", photo)])
+    body, content_type = multipart_body(fields, [("IMG_0001.jpg", photo)])
+    before, after = body.split(UNIQUE_ID.encode(), 1)
+    return before, after, content_type
 
 
 def gunicorn(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
@@ -94,10 +97,10 @@ def gunicorn(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
     )
 
 
-def load(port: int, path: str, bodies, seconds: float, concurrency: int):
-    """POST the ``bodies`` (in turn) from ``concurrency`` clients for ``seconds``; latencies (s)
-    and failures."""
-    turns = itertools.cycle(bodies)
+def load(port: int, path: str, templates, seconds: float, concurrency: int):
+    """POST the ``templates`` (in turn, each with a new photo id) from ``concurrency`` clients for
+    ``seconds``; latencies (s) and failures."""
+    turns = itertools.cycle(templates)
     latencies: list[float] = []
     failures: list[int] = []
     stop = time.monotonic() + seconds
@@ -106,11 +109,17 @@ def load(port: int, path: str, bodies, seconds: float, concurrency: int):
     def client() -> None:
         while time.monotonic() < stop:
             with lock:
-                body, content_type = next(turns)
+                before, after, content_type = next(turns)
+            unique = uuid.uuid4().hex.encode()
             started = time.perf_counter()
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             try:
-                connection.request("POST", path, body=body, headers={"Content-Type": content_type})
+                connection.putrequest("POST", path)
+                connection.putheader("Content-Type", content_type)
+                connection.putheader("Content-Length", str(len(before) + len(unique) + len(after)))
+                connection.endheaders()
+                for part in (before, unique, after):  # sent as they are: no 4 MB copy per upload
+                    connection.send(part)
                 response = connection.getresponse()
                 response.read()
                 status = response.status
@@ -149,7 +158,7 @@ def main() -> None:
     redis.Redis.from_url(args.redis, socket_connect_timeout=2).ping()
     photo = phone_jpeg()
     rng = random.Random(2026)
-    bodies = [multipart(photo, rng) for _ in range(64)]
+    templates = [template(photo, rng) for _ in range(64)]
     work = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     env = {
@@ -179,13 +188,13 @@ def main() -> None:
             servers.append(gunicorn(app, ports[name], env, work / f"{ports[name]}.log"))
             wait_until_up(ports[name], servers[-1])
         for name, (_app, path) in sides.items():  # warm up: imports, first connections
-            load(ports[name], path, bodies, 2, 2)
+            load(ports[name], path, templates, 2, 2)
         results = {name: ([], [], 0.0) for name in sides}
         for round_ in range(args.rounds):
             order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
             for name in order:
                 ok, failed, elapsed = load(
-                    ports[name], sides[name][1], bodies, args.seconds, args.concurrency
+                    ports[name], sides[name][1], templates, args.seconds, args.concurrency
                 )
                 total_ok, total_failed, total_time = results[name]
                 results[name] = (total_ok + ok, total_failed + failed, total_time + elapsed)
