@@ -224,7 +224,8 @@ def make_photo_derivatives(
     thumbnail_px: int,
     near_duplicate_distance: int | None = None,
 ) -> Photo | None:
-    """Make the display and thumbnail renditions of one photo; safe to run twice."""
+    """Make the display and thumbnail renditions of one photo (the caller commits); safe to run
+    twice."""
     photo = session.get(Photo, photo_id)
     if photo is None or photo.derivatives == DerivativeState.READY:
         log.info("photo %s: renditions already made, nothing to do", photo_id)
@@ -252,7 +253,6 @@ def make_photo_derivatives(
     photo.derivatives_error = None
     if near_duplicate_distance is not None:
         flag_near_duplicate(session, photo, max_distance=near_duplicate_distance)
-    log.info("photo %s: renditions made", photo_id)
     return photo
 
 

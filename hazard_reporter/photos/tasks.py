@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from flask import current_app
@@ -9,11 +10,15 @@ from flask import current_app
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.tasks import current_runner, current_storage, task
 from hazard_reporter.extensions import db
+from hazard_reporter.photos.models import DerivativeState, Photo
 from hazard_reporter.photos.services import (
     make_photo_derivatives,
     pending_photo_ids,
     remove_unclaimed_uploads,
 )
+
+log = logging.getLogger(__name__)
+READY = DerivativeState.READY
 
 
 @task
@@ -21,7 +26,9 @@ def make_derivatives_task(photo_id: int) -> None:
     """Make one photo's display and thumbnail renditions, then commit (nothing if made already)."""
     config = current_app.config
     try:
-        make_photo_derivatives(
+        before = db.session.get(Photo, photo_id)
+        was_ready = before is not None and before.derivatives == READY
+        photo = make_photo_derivatives(
             db.session,
             current_storage(),
             photo_id,
@@ -29,10 +36,13 @@ def make_derivatives_task(photo_id: int) -> None:
             thumbnail_px=config["THUMBNAIL_PX"],
             near_duplicate_distance=config["NEAR_DUPLICATE_DISTANCE"],
         )
+        made = photo is not None and not was_ready and photo.derivatives == READY
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    if made:  # logged once committed, so that each line stands for renditions that were kept
+        log.info("photo %s: renditions made", photo_id)
 
 
 @task
