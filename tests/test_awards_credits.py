@@ -208,3 +208,34 @@ def test_migration_backfill_stores_what_the_flush_hook_stores(app, world):
         db.session.execute(text(migration.BACKFILL))
         db.session.commit()
         assert db.session.execute(stored).all() == by_hook
+
+
+def test_refresh_credits_puts_right_what_processes_without_the_hook_changed(app, world):
+    # During a rolling upgrade the release before 0010 keeps serving: it verifies, rejects and
+    # merges reports without keeping their stored credits. The command computes them again.
+    stored = select(Report.id, Report.credit_reporter_id, Report.credit_points).order_by(Report.id)
+    heads, others = world["heads"], world["others"]
+    with app.app_context():
+        # Bulk statements skip the flush hook, as the old code's changes would.
+        db.session.execute(update(Report).where(Report.id == heads[0]).values(status="rejected"))
+        db.session.execute(update(Report).where(Report.id == others[0]).values(status="verified"))
+        db.session.commit()
+        stale = db.session.execute(stored).all()
+        db.session.remove()
+
+    result = app.test_cli_runner().invoke(args=["awards", "refresh-credits"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        refreshed = db.session.execute(stored).all()
+        # What the flush hook would store: the same UPDATE over every report.
+        db.session.execute(update(Report).values(credit_reporter_id=None, credit_points=None))
+        from hazard_reporter.awards import credits
+
+        credits.refresh(db.session.connection(), [r.id for r in refreshed])
+        db.session.commit()
+        assert refreshed == db.session.execute(stored).all()
+    assert refreshed != stale
+    by_id = {row.id: row for row in refreshed}
+    assert by_id[heads[0]].credit_points is None
+    assert by_id[others[0]].credit_points is not None

@@ -1,4 +1,5 @@
-"""``flask awards export``: the award list as a file, with progress for long lists."""
+"""``flask awards export``: the award list as a file, with progress for long lists;
+``flask awards refresh-credits``: every stored credit computed again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from hazard_reporter.awards import exports, services
+from hazard_reporter.awards import credits, exports, services
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.errors import HazardError
 from hazard_reporter.extensions import db
@@ -60,3 +61,13 @@ def export_command(period, on, start, end, region, sector, campaign, fmt, output
             with open(output, "wb") as out:
                 out.write(data)
     click.echo(f"wrote {output}")
+
+
+@awards_cli.command("refresh-credits")
+def refresh_credits_command():
+    """Compute every verified hazard's stored credit again (once, after an upgrade to the release
+    with migration 0010 when older processes kept serving while it ran)."""
+    click.echo("computing the stored award credits again …")
+    updated = credits.recompute_all(db.session.connection())
+    db.session.commit()
+    click.echo(f"{updated} report(s) computed")

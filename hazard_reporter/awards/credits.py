@@ -124,6 +124,17 @@ def backfill(connection) -> None:
     )
 
 
+def recompute_all(connection) -> int:
+    """Compute again every stored credit that is or may be wrong: each verified hazard's, and
+    any other report still holding one. For after a rolling upgrade, when processes running
+    the code before 0010 changed reports without the flush hook; returns the rows updated."""
+    hazard = and_(Report.status == Status.VERIFIED.value, Report.duplicate_of_id.is_(None))
+    result = connection.execute(
+        refresh_statement().where(or_(hazard, Report.credit_reporter_id.is_not(None)))
+    )
+    return result.rowcount
+
+
 def _changed(report: Report) -> bool:
     return any(get_history(report, key).has_changes() for key in TRACKED)
 
