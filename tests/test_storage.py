@@ -44,6 +44,36 @@ def test_put_read_list_delete(backend):
         backend.read("originals/2026/11/28/a.jpg")
 
 
+def test_a_large_object_reads_back_whole(backend):
+    # 3 MB: more than one read chunk, and more than S3 storage keeps in memory before spooling.
+    data = bytes(range(256)) * (3 * 4096)
+    backend.put_bytes("originals/2026/11/28/big.jpg", data, "image/jpeg")
+    with backend.open("originals/2026/11/28/big.jpg") as fp:
+        assert fp.read(10) == data[:10]
+        fp.seek(0)
+        assert fp.read() == data
+
+
+def test_s3_connection_dropped_while_reading_is_storage_unavailable(s3_endpoint, monkeypatch):
+    from botocore.exceptions import ReadTimeoutError
+    from botocore.response import StreamingBody
+
+    from hazard_reporter.errors import StorageUnavailable
+
+    settings = s3_settings(s3_endpoint)
+    store = S3Storage(settings["S3_BUCKET"], endpoint_url=settings["S3_ENDPOINT_URL"])
+    store.ensure_bucket()
+    store.put_bytes("originals/2026/11/28/cut.jpg", b"x" * 100_000, "image/jpeg")
+
+    def dropped(self, chunk_size=1024):
+        yield b"x" * 1000
+        raise ReadTimeoutError(endpoint_url=s3_endpoint)
+
+    monkeypatch.setattr(StreamingBody, "iter_chunks", dropped)
+    with pytest.raises(StorageUnavailable):
+        store.open("originals/2026/11/28/cut.jpg")
+
+
 @pytest.mark.parametrize("key", ["../etc/passwd", "/abs/path", "a/../../b", "a//b", "", "a\\b"])
 def test_keys_cannot_leave_the_storage_root(backend, key):
     with pytest.raises(ValueError):

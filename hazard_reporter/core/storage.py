@@ -411,8 +411,23 @@ class S3Storage(Storage):
         self._call("put_object", Key=check_key(key), Body=fp, ContentType=content_type)
 
     def open(self, key: str) -> BinaryIO:
+        """The object read through into a temporary file (in memory up to 1 MiB, so a 25 MB
+        original is not held in a worker's memory): a connection dropped midway is a
+        ``StorageUnavailable`` here, not a short read later."""
+        from botocore.exceptions import BotoCoreError
+
         body = self._call("get_object", Key=key)["Body"]
-        return io.BytesIO(body.read())
+        spooled = tempfile.SpooledTemporaryFile(max_size=CHUNK)  # noqa: SIM115 (returned open)
+        try:
+            for chunk in body.iter_chunks(CHUNK):
+                spooled.write(chunk)
+        except (BotoCoreError, OSError) as exc:
+            spooled.close()
+            raise unavailable() from exc
+        finally:
+            body.close()
+        spooled.seek(0)
+        return spooled
 
     def delete(self, key: str) -> None:
         self._call("delete_object", Key=key)
