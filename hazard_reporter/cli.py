@@ -190,8 +190,9 @@ def cleanup_orphans(older_than, dry_run):
         older_than=utcnow() - timedelta(seconds=grace),
         uploads_older_than=utcnow() - timedelta(hours=current_app.config["UPLOAD_KEEP_HOURS"]),
     )
-    failed = 0
+    found = failed = 0
     for key in orphans:
+        found += 1
         click.echo(f"{'would remove' if dry_run else 'removing'} {key}")
         if not dry_run:
             try:
@@ -199,7 +200,7 @@ def cleanup_orphans(older_than, dry_run):
             except (OSError, ValueError, StorageUnavailable) as error:
                 failed += 1
                 click.echo(f"could not remove {key}: {error}", err=True)
-    done = len(orphans) - failed
+    done = found - failed
     click.echo(f"{done} orphaned file(s){' found' if dry_run else ' removed'}")
     if failed:
         raise click.ClickException(f"{failed} file(s) could not be removed; run again later")

@@ -352,7 +352,7 @@ def test_process_killed_between_storing_and_committing_leaves_an_orphan_and_the_
     assert count(app, Report) == 0 and count(app, Photo) == 0
     assert keys(storage) == stored and storage.read(stored[0]) == photo
     with app.app_context():
-        assert find_orphans(db.session, storage, older_than=utcnow()) == stored
+        assert list(find_orphans(db.session, storage, older_than=utcnow())) == stored
     assert "1 orphaned file(s) removed" in cleanup_orphans(app)
     assert keys(storage) == []
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from hazard_reporter.core.storage import LocalStorage, MemoryStorage, S3Storage
 from hazard_reporter.errors import StorageUnavailable
 from hazard_reporter.extensions import db
+from hazard_reporter.photos.models import Photo
 from hazard_reporter.reports.models import Report
 from tests.conftest import build_app, s3_settings
 from tests.fixtures import make_jpeg
@@ -57,8 +58,6 @@ def test_a_large_object_reads_back_whole(backend):
 def test_s3_connection_dropped_while_reading_is_storage_unavailable(s3_endpoint, monkeypatch):
     from botocore.exceptions import ReadTimeoutError
     from botocore.response import StreamingBody
-
-    from hazard_reporter.errors import StorageUnavailable
 
     settings = s3_settings(s3_endpoint)
     store = S3Storage(settings["S3_BUCKET"], endpoint_url=settings["S3_ENDPOINT_URL"])
@@ -156,6 +155,39 @@ def test_cleanup_command_removes_only_old_unreferenced_files(app, storage):
     assert len([k for k in keys if k.startswith("originals/")]) == 1
 
 
+def test_cleanup_checks_the_listing_a_batch_at_a_time_and_keeps_every_named_file(app, storage):
+    from datetime import timedelta
+
+    from hazard_reporter.core.db import utcnow
+    from hazard_reporter.photos.services import find_orphans
+
+    client = app.test_client()
+    kept = []
+    for _ in range(3):
+        [photo] = post_report(client).json["photos"]
+        with app.app_context():
+            row = db.session.get(Photo, photo["id"])
+            kept += [row.original_key, row.display_key, row.thumbnail_key]
+            db.session.remove()
+    orphans = [
+        "originals/2020/01/01/orphan.jpg",
+        f"derivatives/{photo['id']}/display-old.jpg",  # a file its photo no longer names
+        "derivatives/999999/display.jpg",  # a photo that is gone
+        "derivatives/stray.jpg",
+        "uploads/2020/01/01/never-claimed.jpg",
+    ]
+    for key in orphans:
+        storage.put_bytes(key, b"left behind", "image/jpeg")
+
+    with app.app_context():
+        found = list(
+            find_orphans(db.session, storage, older_than=utcnow() + timedelta(seconds=1), batch=2)
+        )
+
+    assert sorted(found) == sorted(orphans)
+    assert all(storage.exists(key) for key in kept)
+
+
 def test_pending_renditions_are_made_by_the_command(app, storage, monkeypatch):
     from hazard_reporter.core import tasks
 
@@ -192,10 +224,12 @@ def test_cleanup_removes_half_written_temporaries_left_by_a_crash(tmp_path):
     assert not leftover.exists()
     with app.app_context():
         assert (
-            find_orphans(
-                db.session,
-                app.extensions["hazard_storage"],
-                older_than=utcnow() + timedelta(seconds=1),
+            list(
+                find_orphans(
+                    db.session,
+                    app.extensions["hazard_storage"],
+                    older_than=utcnow() + timedelta(seconds=1),
+                )
             )
             == []
         )

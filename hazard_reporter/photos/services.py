@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import logging
 import re
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
@@ -296,26 +298,50 @@ def find_orphans(
     *,
     older_than: datetime,
     uploads_older_than: datetime | None = None,
-) -> list[str]:
+    batch: int = 1000,
+) -> Iterator[str]:
     """Stored files no photo row refers to, last written before ``older_than`` (younger ones may
     belong to a submission still in flight); phones' direct uploads before ``uploads_older_than``
-    (a phone may upload, lose its network, and send the report hours later)."""
-    referenced: set[str] = set()
-    for original, display, thumbnail in session.execute(
-        select(Photo.original_key, Photo.display_key, Photo.thumbnail_key)
-    ):
-        referenced.update(k for k in (original, display, thumbnail) if k)
+    (a phone may upload, lose its network, and send the report hours later).
+
+    The listing is checked ``batch`` files at a time against the rows (originals and uploads by
+    their unique key, renditions by the photo id in their key), so memory stays flat however
+    many photos there are."""
     cutoffs = {
         ORIGINALS: older_than,
         DERIVATIVES: older_than,
         UPLOADS: min(older_than, uploads_older_than or older_than),
     }
-    orphans = []
     for prefix, cutoff in cutoffs.items():
-        for item in storage.list(prefix + "/"):
-            if item.key not in referenced and item.modified < cutoff:
-                orphans.append(item.key)
-    return orphans
+        unreferenced = (
+            _unreferenced_renditions if prefix == DERIVATIVES else _unreferenced_originals
+        )
+        keys = (item.key for item in storage.list(prefix + "/") if item.modified < cutoff)
+        while chunk := list(itertools.islice(keys, batch)):
+            yield from unreferenced(session, chunk)
+
+
+def _unreferenced_originals(session: Session, keys: list[str]) -> list[str]:
+    known = set(session.scalars(select(Photo.original_key).where(Photo.original_key.in_(keys))))
+    return [key for key in keys if key not in known]
+
+
+def _unreferenced_renditions(session: Session, keys: list[str]) -> list[str]:
+    """Renditions are stored as ``derivatives/<photo id>/<name>``: each is kept only if that
+    photo's row names it."""
+    ids = {photo_id for key in keys if (photo_id := _rendition_photo_id(key)) is not None}
+    named: set[str | None] = set()
+    for display, thumbnail in session.execute(
+        select(Photo.display_key, Photo.thumbnail_key).where(Photo.id.in_(ids))
+    ):
+        named.update((display, thumbnail))
+    return [key for key in keys if key not in named]
+
+
+def _rendition_photo_id(key: str) -> int | None:
+    parts = key.split("/")
+    ok = len(parts) == 3 and parts[1].isdigit() and len(parts[1]) <= 10
+    return int(parts[1]) if ok else None
 
 
 def pending_photo_ids(
