@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import io
-import random
 import shutil
 import subprocess
-from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
-from hazard_reporter.accounts.models import User
-from hazard_reporter.awards import services
-from hazard_reporter.awards.points import rank
-from hazard_reporter.core.db import utcnow
 from hazard_reporter.deliveries.models import Delivery
 from hazard_reporter.extensions import db
-from hazard_reporter.reports.models import Report
 from tests.conftest import make_user, requires_cjk_font
 from tests.corpus import corpus_path, requires_corpus
 from tests.fixtures import make_jpeg
@@ -286,72 +279,3 @@ def test_a_commendation_carries_the_points_of_the_reports_behind_it(app, client,
         },
     )
     assert granted.status_code == 201 and granted.json["points"] == 150
-
-
-def test_award_list_read_in_sql_agrees_with_the_rules_over_full_clusters(app):
-    """award_rows counts merged reports in SQL; the rules over every cluster's full membership
-    (points.rank over services.clusters) must give the very same list."""
-    rng = random.Random(7)
-    now = utcnow().replace(microsecond=0)
-    with app.app_context():
-        reporters = [
-            User(phone=f"1370000{i:04d}", password_hash="-", name=f"职工{i}", consent_named=i % 2)
-            for i in range(8)
-        ]
-        db.session.add_all(reporters)
-        db.session.flush()
-
-        def new_report(**fields) -> Report:
-            reporter = rng.choice([None, *reporters])
-            values = {
-                "sector": "construction",
-                "description": "x",
-                "status": "verified",
-                "severity": rng.choice(["red", "orange", "yellow", "blue"]),
-                "location_source": "device",
-                "region_code": rng.choice(["510703", "510781", None]),
-                "submitted_at": now - timedelta(hours=rng.randrange(1, 48)),
-                "anonymous": reporter is None,
-                "reporter_id": reporter.id if reporter else None,
-                "request_fingerprint": "x",
-                "flags": rng.choice([[], [], [], ["stale_photo"]]),
-                "flags_cleared_at": rng.choice([None, now]),
-                "hazard_confirmed": rng.choice([None, "general", "major"]),
-                "accident_prevented": rng.random() < 0.3,
-                "prevented_account": rng.choice([None, "避免了坍塌"]),
-                **fields,
-            }
-            report = Report(**values)
-            db.session.add(report)
-            db.session.flush()
-            return report
-
-        heads = [new_report() for _ in range(40)]
-        for _ in range(60):  # merged before or after their hazard, ties on the second included
-            head = rng.choice(heads)
-            new_report(
-                status="duplicate",
-                duplicate_of_id=head.id,
-                submitted_at=head.submitted_at + timedelta(hours=rng.choice([-2, -1, 0, 0, 1, 3])),
-            )
-        db.session.commit()
-
-        filters = services.AwardFilters(
-            start=date.today() - timedelta(days=5), end=date.today() + timedelta(days=1)
-        )
-        listed = services.award_rows(db.session, filters, tz="Asia/Shanghai")
-        expected = rank(services.clusters(db.session, filters, tz="Asia/Shanghai"))
-        assert len(expected) > 3
-        assert [(r.rank, r.points, r.report_ids, r.reasons) for r in listed] == [
-            (
-                s.rank,
-                s.points,
-                tuple(c.report_id for c in s.credits),
-                tuple(c.reason for c in s.credits),
-            )
-            for s in expected
-        ]
-        names = {u.id: u.name for u in reporters if u.consent_named}
-        assert [r.reporter for r in listed] == [
-            names.get(s.reporter_id, f"职工 #{s.reporter_id}") for s in expected
-        ]
