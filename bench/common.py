@@ -1,13 +1,20 @@
-"""What the benchmark scripts share: multipart bodies built once, free ports, waiting for a server."""
+"""What the benchmark scripts share: multipart bodies built once, free ports, waiting for a server,
+the environment of the project run as at scale and its database made ready."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
 
 
 def multipart(fields: dict[str, str], photos: list[tuple[str, bytes]]) -> tuple[bytes, str]:
@@ -68,3 +75,31 @@ def scratch_postgres(server_url: str, prefix: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def queued_app_env(
+    work: Path, *, database_url: str, redis_url: str, queue: str, **settings: str
+) -> dict[str, str]:
+    """The environment of the project as run at scale, its files under ``work``: renditions sent
+    to the Celery ``queue`` on ``redis_url``, no in-process loop, no rate limits; ``settings``
+    adds or overrides variables."""
+    return {
+        **os.environ,
+        "HAZARD_ENV": "development",
+        "HAZARD_DATABASE_URL": database_url,
+        "HAZARD_UPLOAD_DIR": str(work / "uploads"),
+        "HAZARD_RATELIMIT_ENABLED": "false",
+        "HAZARD_BACKGROUND_SECONDS": "0",
+        "HAZARD_TASK_RUNNER": "celery",
+        "HAZARD_CELERY_BROKER_URL": redis_url,
+        "HAZARD_CELERY_QUEUE": queue,
+        "PYTHONPATH": str(ROOT),
+        **settings,
+    }
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """Create the tables and the demo data (regions, sectors, units) as a new deployment does."""
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["seed"]):
+        subprocess.run([*flask, *command], cwd=ROOT, env=env, check=True, capture_output=True)

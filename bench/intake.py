@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, wait_until_up  # noqa: E402
+from bench.common import free_port, prepare_database, queued_app_env, wait_until_up  # noqa: E402
 from bench.common import multipart as multipart_body  # noqa: E402
 
 UNIQUE_ID = "0" * 32  # replaced in each upload
@@ -161,22 +161,14 @@ def main() -> None:
     templates = [template(photo, rng) for _ in range(64)]
     work = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     queue = f"bench-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "HAZARD_ENV": "development",
-        "HAZARD_DATABASE_URL": f"sqlite:///{work / 'hazard.db'}",
-        "HAZARD_UPLOAD_DIR": str(work / "uploads"),
-        "HAZARD_RATELIMIT_ENABLED": "false",
-        "HAZARD_BACKGROUND_SECONDS": "0",
-        "HAZARD_TASK_RUNNER": "celery",
-        "HAZARD_CELERY_BROKER_URL": args.redis,
-        "HAZARD_CELERY_QUEUE": queue,
-        "BARE_UPLOAD_DIR": str(work / "bare"),
-        "PYTHONPATH": str(ROOT),
-    }
-    flask = [str(BIN / "flask"), "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([*flask, "seed"], cwd=ROOT, env=env, check=True, capture_output=True)
+    env = queued_app_env(
+        work,
+        database_url=f"sqlite:///{work / 'hazard.db'}",
+        redis_url=args.redis,
+        queue=queue,
+        BARE_UPLOAD_DIR=str(work / "bare"),
+    )
+    prepare_database(env)
     sides = {
         "bare Flask endpoint (stream to disk)": ("bench.bare_upload:app", "/upload"),
         "POST /api/v1/reports": ("wsgi:app", "/api/v1/reports"),

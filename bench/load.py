@@ -38,7 +38,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, multipart, wait_until_up  # noqa: E402
+from bench.common import (  # noqa: E402
+    free_port,
+    multipart,
+    prepare_database,
+    queued_app_env,
+    wait_until_up,
+)
 
 BIN = Path(sys.executable).parent
 SECTORS = ["gas_network", "construction", "crowded_venue", "hazardous_chemicals", "transport"]
@@ -160,17 +166,10 @@ def phone(port, reports, photos, rng, tally, failures):
                 time.sleep(min(2.0, 0.05 * 2**attempts) * rng.random())
                 continue
             status, data = answer
-            tally.count(status)
+            record(answer, report, tally)
             if status == 201:
-                with tally.lock:
-                    report.answered_ids.add(data["id"])
                 if rng.random() < 0.1:  # the answer was lost on the way: the phone sends again
-                    again = send(port, body, content_type, report.key)
-                    if again is not None:
-                        tally.count(again[0])
-                        if again[0] == 201:
-                            with tally.lock:
-                                report.answered_ids.add(again[1]["id"])
+                    record(send(port, body, content_type, report.key), report, tally)
                 break
             if status in (429, 503) or status >= 500:
                 time.sleep(min(2.0, 0.05 * 2**attempts) * rng.random())
@@ -179,13 +178,19 @@ def phone(port, reports, photos, rng, tally, failures):
             break
 
 
+def record(answer, report, tally) -> None:
+    """Count an answer (None: no answer) and keep the id a 201 gave for the report."""
+    if answer is None:
+        return
+    status, data = answer
+    tally.count(status)
+    if status == 201:
+        with tally.lock:
+            report.answered_ids.add(data["id"])
+
+
 def _twin(port, body, content_type, report, tally):
-    answer = send(port, body, content_type, report.key)
-    if answer is not None:
-        tally.count(answer[0])
-        if answer[0] == 201:
-            with tally.lock:
-                report.answered_ids.add(answer[1]["id"])
+    record(send(port, body, content_type, report.key), report, tally)
 
 
 def start_worker(env: dict, log: Path) -> subprocess.Popen:
@@ -270,29 +275,22 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     queue = f"load-{uuid.uuid4().hex[:8]}"
     database_url = args.database_url or f"sqlite:///{work / 'hazard.db'}"
-    env = {
-        **os.environ,
-        "HAZARD_ENV": "development",
-        "HAZARD_DATABASE_URL": database_url,
-        "HAZARD_UPLOAD_DIR": str(work / "uploads"),
-        "HAZARD_RATELIMIT_ENABLED": "false",
-        "HAZARD_BACKGROUND_SECONDS": "0",
-        "HAZARD_TASK_RUNNER": "celery",
-        "HAZARD_CELERY_BROKER_URL": args.redis,
-        "HAZARD_CELERY_QUEUE": queue,
-        "HAZARD_CELERY_VISIBILITY_SECONDS": "20",
+    env = queued_app_env(
+        work,
+        database_url=database_url,
+        redis_url=args.redis,
+        queue=queue,
+        HAZARD_CELERY_VISIBILITY_SECONDS="20",
         # Beat's periodic work: only the renditions sweep, at a pace fit for a run of minutes.
-        "HAZARD_RENDITION_SWEEP_SECONDS": "20",
-        "HAZARD_RENDITION_SWEEP_GRACE_SECONDS": "60",
-        "HAZARD_ESCALATE_SECONDS": "0",
-        "HAZARD_DUTY_CHECK_SECONDS": "0",
-        "HAZARD_UPLOAD_SWEEP_SECONDS": "0",
-        "HAZARD_FRAUD_BURST_PER_HOUR": "100000",
-        "PYTHONPATH": str(ROOT),
-    }
+        HAZARD_RENDITION_SWEEP_SECONDS="20",
+        HAZARD_RENDITION_SWEEP_GRACE_SECONDS="60",
+        HAZARD_ESCALATE_SECONDS="0",
+        HAZARD_DUTY_CHECK_SECONDS="0",
+        HAZARD_UPLOAD_SWEEP_SECONDS="0",
+        HAZARD_FRAUD_BURST_PER_HOUR="100000",
+    )
     flask = [str(BIN / "flask"), "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([*flask, "seed"], cwd=ROOT, env=env, check=True, capture_output=True)
+    prepare_database(env)
     port = free_port()
     server = subprocess.Popen(
         [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,14 +13,60 @@ import pytest
 from sqlalchemy import select, text, update
 
 from hazard_reporter.accounts.models import User
-from hazard_reporter.awards import services
-from hazard_reporter.awards.points import rank
+from hazard_reporter.awards import credits, services
+from hazard_reporter.awards.points import Cluster, ClusterMember, rank
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.extensions import db
-from hazard_reporter.reports.models import Report
+from hazard_reporter.reports.models import Report, Status
 
 TZ = "Asia/Shanghai"
 MIGRATION = Path(__file__).resolve().parent.parent / "migrations/versions/0010_award_credits.py"
+
+
+def clusters(session, filters: services.AwardFilters, *, tz: str) -> list[Cluster]:
+    """Verified hazards in the filters, each with every report merged into it: the rules'
+    whole input, read plainly (``points.rank`` over these is the award list by definition)."""
+    conditions = [
+        Report.status == Status.VERIFIED.value,
+        Report.duplicate_of_id.is_(None),
+        *services._scope(session, filters, tz=tz),
+    ]
+    held = credits.held_clause().label("held")
+    merged: dict[int, list[ClusterMember]] = defaultdict(list)
+    heads = select(Report.id).where(*conditions)
+    for head_id, report_id, reporter_id, submitted_at, is_held_ in session.execute(
+        select(
+            Report.duplicate_of_id, Report.id, Report.reporter_id, Report.submitted_at, held
+        ).where(Report.duplicate_of_id.in_(heads))
+    ):
+        merged[head_id].append(ClusterMember(report_id, reporter_id, submitted_at, is_held_))
+    return [
+        Cluster(
+            report_id=row.id,
+            severity=row.severity,
+            hazard_confirmed=row.hazard_confirmed,
+            accident_prevented=row.accident_prevented,
+            prevented_account=row.prevented_account,
+            members=(
+                ClusterMember(row.id, row.reporter_id, row.submitted_at, row.held),
+                *merged.get(row.id, ()),
+            ),
+        )
+        for row in session.execute(
+            select(
+                Report.id,
+                Report.reporter_id,
+                Report.submitted_at,
+                held,
+                Report.severity,
+                Report.hazard_confirmed,
+                Report.accident_prevented,
+                Report.prevented_account,
+            )
+            .where(*conditions)
+            .order_by(Report.id)
+        )
+    ]
 
 
 def expected_rows(filters: services.AwardFilters, names: dict[int, str]) -> list[tuple]:
@@ -32,7 +79,7 @@ def expected_rows(filters: services.AwardFilters, names: dict[int, str]) -> list
             tuple(c.report_id for c in s.credits),
             tuple(c.reason for c in s.credits),
         )
-        for s in rank(services.clusters(db.session, filters, tz=TZ))
+        for s in rank(clusters(db.session, filters, tz=TZ))
     ]
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, aliased
 
 from hazard_reporter.accounts.models import User
 from hazard_reporter.accounts.principal import Principal
-from hazard_reporter.awards import credits
 from hazard_reporter.awards.exports import AwardRow
 from hazard_reporter.awards.models import Campaign, Commendation, Level
 from hazard_reporter.awards.points import (
@@ -102,52 +101,6 @@ def _scope(session: Session, filters: AwardFilters, *, tz: str) -> list:
     if filters.sector:
         conditions.append(Report.sector == filters.sector)
     return conditions
-
-
-def clusters(session: Session, filters: AwardFilters, *, tz: str) -> list[Cluster]:
-    """Verified hazards in the filters, each with every report merged into it: the rules'
-    whole input (``points.rank`` over these is the award list by definition)."""
-    conditions = [
-        Report.status == Status.VERIFIED.value,
-        Report.duplicate_of_id.is_(None),
-        *_scope(session, filters, tz=tz),
-    ]
-    held = credits.held_clause().label("held")
-    merged: dict[int, list[ClusterMember]] = defaultdict(list)
-    heads = select(Report.id).where(*conditions)
-    for head_id, report_id, reporter_id, submitted_at, is_held_ in session.execute(
-        select(
-            Report.duplicate_of_id, Report.id, Report.reporter_id, Report.submitted_at, held
-        ).where(Report.duplicate_of_id.in_(heads))
-    ):
-        merged[head_id].append(ClusterMember(report_id, reporter_id, submitted_at, is_held_))
-    return [
-        Cluster(
-            report_id=row.id,
-            severity=row.severity,
-            hazard_confirmed=row.hazard_confirmed,
-            accident_prevented=row.accident_prevented,
-            prevented_account=row.prevented_account,
-            members=(
-                ClusterMember(row.id, row.reporter_id, row.submitted_at, row.held),
-                *merged.get(row.id, ()),
-            ),
-        )
-        for row in session.execute(
-            select(
-                Report.id,
-                Report.reporter_id,
-                Report.submitted_at,
-                held,
-                Report.severity,
-                Report.hazard_confirmed,
-                Report.accident_prevented,
-                Report.prevented_account,
-            )
-            .where(*conditions)
-            .order_by(Report.id)
-        )
-    ]
 
 
 def reporter_label(name: str | None, consent_named: bool | None, reporter_id: int) -> str:
