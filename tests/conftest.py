@@ -145,15 +145,22 @@ def pytest_sessionfinish(session, exitstatus):
         POSTGRES.stop()
 
 
+def start_s3_server(port: int = 0):
+    """A real S3 endpoint (moto's server) started on 127.0.0.1, at ``port`` (0: an ephemeral
+    one; give the same port again to bring a stopped endpoint back); (server, url, port)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}", port
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """A real S3 endpoint (moto's server) on 127.0.0.1 at an ephemeral port."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    server, url, _port = start_s3_server()
+    yield url
     server.stop()
 
 

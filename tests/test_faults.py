@@ -40,7 +40,7 @@ from hazard_reporter.photos.models import Photo
 from hazard_reporter.photos.services import find_orphans
 from hazard_reporter.reports.models import Report
 from hazard_reporter.units.models import Unit
-from tests.conftest import build_app, make_user, s3_settings
+from tests.conftest import build_app, make_user, s3_settings, start_s3_server
 from tests.fixtures import make_jpeg
 from tests.test_reports_api import MIANYANG, post_report
 
@@ -102,12 +102,8 @@ def photos(n: int) -> list[bytes]:
 
 
 def test_s3_endpoint_stopped_after_the_first_photo_is_503_then_the_same_key_succeeds(tmp_path):
-    from moto.server import ThreadedMotoServer
-
-    endpoint = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    endpoint.start()
-    host, port = endpoint.get_host_and_port()
-    app = build_app(tmp_path, **s3_settings(f"http://{host}:{port}"))
+    endpoint, url, port = start_s3_server()
+    app = build_app(tmp_path, **s3_settings(url))
     client = app.test_client()
     storage = app.extensions["hazard_storage"]
     stored_before_the_stop: list[int] = []
@@ -131,8 +127,7 @@ def test_s3_endpoint_stopped_after_the_first_photo_is_503_then_the_same_key_succ
         if not stopped.is_set():
             endpoint.stop()  # (the request failed before its first PutObject)
         # The same endpoint comes back (moto keeps its buckets in this process).
-        restarted = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        restarted.start()
+        restarted, _url, _port = start_s3_server(port)
     try:
         # The first original could not be removed while the endpoint was down: it is an orphan
         # (no row refers to it), and the clean-up removes it.

@@ -14,7 +14,7 @@ from hazard_reporter.errors import StorageUnavailable
 from hazard_reporter.extensions import db
 from hazard_reporter.photos.models import Photo
 from hazard_reporter.reports.models import Report
-from tests.conftest import build_app, s3_settings
+from tests.conftest import build_app, s3_settings, start_s3_server
 from tests.fixtures import make_jpeg
 from tests.test_reports_api import MIANYANG, post_report
 
@@ -112,12 +112,8 @@ def test_report_on_s3_keeps_the_original_and_redirects_to_a_clean_rendition(s3_a
 
 
 def test_s3_endpoint_down_is_503_then_the_retry_succeeds(tmp_path):
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    app = build_app(tmp_path, **s3_settings(f"http://{host}:{port}"))
+    server, url, port = start_s3_server()
+    app = build_app(tmp_path, **s3_settings(url))
     client = app.test_client()
     storage = app.extensions["hazard_storage"]
     server.stop()
@@ -127,8 +123,7 @@ def test_s3_endpoint_down_is_503_then_the_retry_succeeds(tmp_path):
         with app.app_context():
             assert db.session.scalar(select(func.count()).select_from(Report)) == 0
     finally:
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
+        server, _url, _port = start_s3_server(port)
     try:
         assert [o.key for o in storage.list("")] == []  # nothing half-made
         back = post_report(client, headers={"Idempotency-Key": "retry-me"})
