@@ -11,6 +11,7 @@ from flask import Flask, Request, redirect
 from config import Config
 from hazard_reporter.core.auth import register_auth
 from hazard_reporter.core.db import configure_database
+from hazard_reporter.core.formparser import UploadFormParser
 from hazard_reporter.core.http_errors import register_error_handlers
 from hazard_reporter.core.security import register_security
 from hazard_reporter.core.storage import create_storage
@@ -22,7 +23,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 class HazardRequest(Request):
     """Uploaded files are spooled straight into the photo storage's incoming files: hashed on
-    the way in, and on local disk later kept by a rename instead of a copy."""
+    the way in, and on local disk later kept by a rename instead of a copy. The body is read in
+    larger pieces than Werkzeug's default (``core/formparser.py``)."""
+
+    form_data_parser_class = UploadFormParser
 
     def _get_file_stream(
         self,
