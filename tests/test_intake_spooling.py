@@ -9,6 +9,8 @@ import io
 import os
 import re
 import tempfile
+import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +18,7 @@ from werkzeug.test import EnvironBuilder
 
 from hazard_reporter.core.formparser import piece_size
 from hazard_reporter.core.storage import IncomingFile, LocalStorage, MemoryStorage
-from hazard_reporter.errors import StorageFull
+from hazard_reporter.errors import StorageFull, StorageUnavailable
 from hazard_reporter.extensions import db
 from hazard_reporter.photos.models import Photo
 from tests.conftest import STORAGE_KIND, build_app
@@ -105,6 +107,73 @@ def test_local_storage_keeps_its_own_incoming_file_by_renaming_it(tmp_path):
     assert stored.stat().st_ino == inode  # moved, not copied
     assert stored.read_bytes() == data
     assert incoming_names(tmp_path) == []
+
+
+def test_an_upload_goes_to_the_disk_while_the_request_goes_on_and_put_waits_for_it(
+    tmp_path, monkeypatch
+):
+    store = LocalStorage(tmp_path / "store")
+    spool = store.incoming_file("originals")
+    data = os.urandom(300_000)
+    write_in_chunks(spool, data)
+    real_fsync, started, release, synced = os.fsync, threading.Event(), threading.Event(), []
+
+    def slow_fsync(fd):
+        if threading.current_thread() is not threading.main_thread():
+            started.set()
+            release.wait(5)
+        real_fsync(fd)
+        synced.append(threading.current_thread().name)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    spool.sync_soon()
+    assert started.wait(5)  # the background fsync runs; the caller is not held up by it
+    threading.Timer(0.2, release.set).start()
+    spool.seek(0)
+    store.put("originals/2026/11/28/s.jpg", spool, "image/jpeg")
+    assert release.is_set()  # put returned only after the background fsync had finished
+    assert synced[0].startswith("fsync")
+    spool.close()
+    assert store.read("originals/2026/11/28/s.jpg") == data
+
+
+@pytest.mark.parametrize(
+    ("code", "error"), [(errno.EIO, StorageUnavailable), (errno.ENOSPC, StorageFull)]
+)
+def test_a_disk_failing_the_fsync_fails_the_put(tmp_path, monkeypatch, code, error):
+    store = LocalStorage(tmp_path / "store")
+    spool = store.incoming_file("originals")
+    spool.write(b"photo bytes")
+
+    def failing_fsync(fd):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    spool.sync_soon()
+    spool.seek(0)
+    with pytest.raises(error):
+        store.put("originals/2026/11/28/f.jpg", spool, "image/jpeg")
+    spool.close()
+    monkeypatch.undo()
+    assert not store.exists("originals/2026/11/28/f.jpg")
+    assert incoming_names(tmp_path) == []
+
+
+def test_closing_an_unkept_file_waits_for_its_background_fsync(tmp_path, monkeypatch):
+    spool = IncomingFile.create_in(tmp_path)
+    spool.write(b"refused upload")
+    real_fsync, finished = os.fsync, []
+
+    def slow_fsync(fd):
+        time.sleep(0.2)
+        real_fsync(fd)  # fails if the descriptor was closed under it
+        finished.append(True)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    spool.sync_soon()
+    spool.close()
+    assert finished == [True]
+    assert os.listdir(tmp_path) == []
 
 
 def test_local_storage_copies_an_incoming_file_of_another_disk(tmp_path):

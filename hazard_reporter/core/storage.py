@@ -29,6 +29,7 @@ import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,9 @@ NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 # MinIO answers 507 XMinioStorageFull when its drives are full.
 FULL_S3_CODES = frozenset({"XMinioStorageFull", "InsufficientStorage"})
 CHUNK = 1024 * 1024
+# fsync releases the GIL: an upload's bytes are written to the disk by one of these threads while
+# the request goes on checking the photo and preparing the report (``IncomingFile.sync_soon``).
+_SYNCING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fsync")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class IncomingFile(io.BufferedRandom):
         self.path = path
         self._digest = hashlib.sha256()
         self._appending = True  # no seek yet: every write continues the previous one
+        self._syncing: Future | None = None
 
     @classmethod
     def anonymous(cls) -> IncomingFile:
@@ -133,12 +138,30 @@ class IncomingFile(io.BufferedRandom):
         """The hex sha256 of the file's bytes, when each of them was hashed on its way in."""
         return None if self._digest is None else self._digest.hexdigest()
 
+    def sync_soon(self) -> None:
+        """Start writing what was written so far to the disk (fsync) in a background thread, so
+        that the ``put`` that keeps this file (which fsyncs it again, then cheaply) need hardly
+        wait. Only for a file with a name: an anonymous one is copied, not kept."""
+        if self.path is None or self._syncing is not None:
+            return
+        with self._medium():
+            self.flush()
+        self._syncing = _SYNCING.submit(os.fsync, self.fileno())
+
+    def wait_synced(self) -> None:
+        """Wait for the fsync ``sync_soon`` started, if any."""
+        if self._syncing is not None:
+            syncing, self._syncing = self._syncing, None
+            with contextlib.suppress(OSError):  # ``put``'s own fsync reports the failure
+                syncing.result()
+
     def take_path(self) -> str | None:
         """The file's name, for whoever moves the file: ``close()`` then leaves it alone."""
         path, self.path = self.path, None
         return path
 
     def close(self) -> None:
+        self.wait_synced()  # not closing the descriptor under a running fsync
         try:
             with contextlib.suppress(OSError, StorageUnavailable):
                 super().close()  # a buffered write that fails now is of no use to anyone
@@ -251,6 +274,7 @@ class LocalStorage(Storage):
             if incoming is not None:
                 # The upload is already on this disk: made durable and renamed, not copied.
                 fp.flush()
+                fp.wait_synced()
                 os.fsync(fp.fileno())
                 os.replace(incoming, path)
                 fp.take_path()

@@ -66,6 +66,13 @@ def incoming_photo_file(storage: Storage) -> IncomingFile:
     return storage.incoming_file(ORIGINALS)
 
 
+def start_syncing(photos: list[IncomingPhoto]) -> None:
+    """Let the uploads' bytes go to the disk while the request checks them (``put`` waits)."""
+    for photo in photos:
+        if isinstance(photo.stream, IncomingFile):
+            photo.stream.sync_soon()
+
+
 def _sha256_of(stream: BinaryIO) -> str:
     known = getattr(stream, "sha256", None)  # an IncomingFile hashed it as it was written
     if known is not None:

@@ -40,6 +40,7 @@ from hazard_reporter.photos.services import (
     check_photo,
     discard,
     ensure_unclaimed,
+    start_syncing,
     store_originals,
     written_keys,
 )
@@ -200,6 +201,7 @@ def submit_report(
     if not submission.description.strip():
         raise ValidationFailed(field="description", detail="不能为空 / must not be empty")
 
+    start_syncing(submission.photos)
     checked = [
         check_photo(
             p,
