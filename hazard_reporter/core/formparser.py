@@ -1,7 +1,7 @@
 """Multipart bodies read in larger pieces than Werkzeug's default (64 KiB).
 
 A 4 MB photo passes through Werkzeug's parser, and the storage's hashing file behind it, in about
-18 pieces of 256 KiB instead of about 70 of 64 KiB; under gunicorn that is about 4 ms less CPU per
+18 pieces of 256 KiB instead of about 70 of 64 KiB; under gunicorn that is about 5 ms less CPU per
 report (bench/intake.py, where the bare endpoint reads its body the same way).
 """
 
