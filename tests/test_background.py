@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from hazard_reporter.core import background
 from hazard_reporter.deliveries.models import Delivery
+from hazard_reporter.duty import tasks as duty_tasks
 from hazard_reporter.extensions import db
 from hazard_reporter.units.models import Unit
 from tests.conftest import make_user
@@ -15,7 +17,11 @@ from tests.fixtures import make_jpeg
 from tests.test_reports_api import post_report
 
 
-def test_one_pass_sends_the_red_alert_and_the_forwarded_report(app, client, receiver):
+def test_one_pass_sends_the_red_alert_and_the_forwarded_report(app, client, receiver, monkeypatch):
+    # The pass would also send the day's duty reports after 15:30 in Beijing; this test is about
+    # the reports' own deliveries, so its duty-report clock reads 09:00 there.
+    morning = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(duty_tasks, "utcnow", lambda: morning)
     url, received = receiver
     with app.app_context():
         for unit in db.session.scalars(select(Unit)):
