@@ -213,6 +213,23 @@ def test_the_stored_original_has_the_uploads_sha256(client, app, storage):
 
 
 @local_only
+def test_intake_writes_the_upload_to_the_disk_in_the_background_before_answering(
+    client, app, monkeypatch
+):
+    real_fsync, synced_by = os.fsync, []
+
+    def recording_fsync(fd):
+        real_fsync(fd)
+        synced_by.append(threading.current_thread().name)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    response = post_report(client, photos=[make_jpeg(1600, 1200, gps=MIANYANG)])
+    assert response.status_code == 201, response.json
+    assert any(name.startswith("fsync") for name in synced_by)  # started early, off the request
+    assert threading.main_thread().name in synced_by  # and put's own fsync before the answer
+
+
+@local_only
 def test_a_refused_upload_leaves_no_incoming_file(client, app):
     response = post_report(client, photos=[make_jpeg(gps=MIANYANG), (b"%PDF-1.7\n", "x.jpg")])
     assert response.status_code == 415
