@@ -10,11 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, String, text
 from sqlalchemy.orm import Session
 
 from hazard_reporter.deliveries import services as deliveries
-from hazard_reporter.integrations.models import IntegrationHook
+
+# Plain SQL, as every report runs it (most often to find no hook at all).
+_ACTIVE_HOOKS = (
+    text("SELECT url, secret, events FROM integration_hooks WHERE active = :active ORDER BY id")
+    .bindparams(active=True)
+    .columns(url=String, secret=String, events=JSON)
+)
 
 EVENTS = ("report.created", "report.status_changed", "report.escalated", "commendation.granted")
 
@@ -28,11 +34,7 @@ def emit(
     report_id: int | None = None,
 ) -> int:
     """Queue ``event`` for every active hook subscribed to it, in the caller's transaction."""
-    hooks = [
-        h
-        for h in session.scalars(select(IntegrationHook).where(IntegrationHook.active.is_(True)))
-        if not h.events or event in h.events
-    ]
+    hooks = [h for h in session.execute(_ACTIVE_HOOKS) if not h.events or event in h.events]
     for hook in hooks:
         deliveries.enqueue(
             session,

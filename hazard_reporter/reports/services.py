@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, scoped_session, selectinload
 
@@ -32,7 +32,6 @@ from hazard_reporter.errors import (
 from hazard_reporter.geo.coords import CoordSystem, to_wgs84
 from hazard_reporter.inspection import services as inspection
 from hazard_reporter.integrations import services as integrations
-from hazard_reporter.photos.models import Photo
 from hazard_reporter.photos.services import (
     CheckedPhoto,
     IncomingPhoto,
@@ -391,24 +390,35 @@ def _load(session: Session, report_id: int) -> Report | None:
     )
 
 
+# Whether a report of someone else (or an anonymous one) already holds a photo with one of these
+# sha256s, and whether any photo on file has one: in plain SQL, as it runs for every report.
+_PHOTOS_ON_FILE = """
+SELECT
+  EXISTS (SELECT 1 FROM reports JOIN photos ON photos.report_id = reports.id
+          WHERE photos.sha256 IN :sha256s AND photos.kind = 'report' {someone_else}),
+  EXISTS (SELECT 1 FROM photos WHERE photos.sha256 IN :sha256s)
+"""
+_PHOTOS_ON_FILE_ANY = text(_PHOTOS_ON_FILE.format(someone_else="")).bindparams(
+    bindparam("sha256s", expanding=True)
+)
+_PHOTOS_ON_FILE_OTHERS = text(
+    _PHOTOS_ON_FILE.format(
+        someone_else="AND (reports.reporter_id IS NULL OR reports.reporter_id != :reporter_id)"
+    )
+).bindparams(bindparam("sha256s", expanding=True))
+
+
 def _photos_on_file(
     session: Session, *, sha256s: list[str], reporter_id: int | None
 ) -> tuple[bool, bool]:
     """Whether a report of someone else (or an anonymous one) already holds one of these photos
     (the same bytes), and whether any photo on file has these bytes; in one round trip."""
-    someone_else = (
-        or_(Report.reporter_id.is_(None), Report.reporter_id != reporter_id)
-        if reporter_id is not None
-        else true()
-    )
-    duplicate = (
-        select(Report.id)
-        .join(Photo, Photo.report_id == Report.id)
-        .where(Photo.sha256.in_(sha256s), Photo.kind == "report", someone_else)
-        .exists()
-    )
-    seen = select(Photo.id).where(Photo.sha256.in_(sha256s)).exists()
-    row = session.execute(select(duplicate, seen)).one()
+    if reporter_id is None:
+        row = session.execute(_PHOTOS_ON_FILE_ANY, {"sha256s": sha256s}).one()
+    else:
+        row = session.execute(
+            _PHOTOS_ON_FILE_OTHERS, {"sha256s": sha256s, "reporter_id": reporter_id}
+        ).one()
     return bool(row[0]), bool(row[1])
 
 
