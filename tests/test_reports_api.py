@@ -513,3 +513,31 @@ def test_a_description_with_a_nul_character_is_refused_and_nothing_is_kept(app, 
     assert response.json["error"]["field"] == "description"
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+def test_an_exact_duplicate_is_a_photo_of_someone_elses_report(app, client):
+    from hazard_reporter.reports.services import _photos_on_file
+    from tests.conftest import make_user
+
+    zhang, li = make_user(app), make_user(app)
+    response = post_report(client, photos=[make_jpeg(gps=MIANYANG)], headers=zhang["headers"])
+    assert response.status_code == 201, response.json
+    with app.app_context():
+        photo = db.session.scalar(select(Photo))
+        sha, unseen = photo.sha256, "0" * 64
+
+        def on_file(reporter):
+            return _photos_on_file(db.session, sha256s=[unseen, sha], reporter_id=reporter)
+
+        # (a report of someone else holds it, some photo on file has these bytes)
+        assert on_file(zhang["id"]) == (False, True)  # his own photo again
+        assert on_file(li["id"]) == (True, True)
+        assert on_file(None) == (True, True)  # an anonymous sender cannot be told apart
+        assert _photos_on_file(db.session, sha256s=[unseen], reporter_id=None) == (False, False)
+        photo.kind = "rectification"  # a unit's photo of the repair is not a report's photo
+        db.session.commit()
+        assert on_file(li["id"]) == (False, True)
+        photo.kind = "report"
+        photo.report.reporter_id = None  # an anonymous report is someone else's for everyone
+        db.session.commit()
+        assert on_file(zhang["id"]) == (True, True)
