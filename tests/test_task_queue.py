@@ -212,6 +212,35 @@ def test_killed_worker_loses_no_task_and_a_second_worker_completes_it_once(queue
     assert made == 1
 
 
+@requires_redis
+def test_the_runner_queues_the_message_celery_itself_would(queued_app):
+    import json
+
+    import redis
+
+    celery, runner = queued_app.extensions["hazard_celery"], queued_app.extensions["hazard_runner"]
+    queue = queued_app.config["CELERY_QUEUE"]
+    celery.send_task(make_derivatives_task.task_name, args=(7,))
+    with queued_app.app_context():
+        runner.enqueue(make_derivatives_task, 7)
+    # LPUSH: the newest first
+    ours, theirs = (json.loads(m) for m in redis.Redis.from_url(REDIS_URL).lrange(queue, 0, -1))
+
+    def fresh_ids_removed(message):
+        # Each message has its own task id (three places) and delivery tag.
+        headers, properties = message["headers"], message["properties"]
+        assert headers["id"] == headers["root_id"] == properties["correlation_id"]
+        for fresh in ("id", "root_id"):
+            headers.pop(fresh)
+        properties.pop("correlation_id")
+        assert properties.pop("delivery_tag")
+        return message
+
+    assert fresh_ids_removed(ours) == fresh_ids_removed(theirs)
+    assert ours["headers"]["task"] == "hazard_reporter.photos.tasks.make_derivatives_task"
+    assert ours["properties"]["delivery_info"]["routing_key"] == queue
+
+
 def test_unreachable_broker_still_takes_the_report_and_the_sweep_renders_it_later(tmp_path):
     app = build_app(tmp_path, TASK_RUNNER="celery", CELERY_BROKER_URL="redis://127.0.0.1:9/0")
     response = post_report(app.test_client())

@@ -66,11 +66,14 @@ class CeleryRunner:
     name = "celery"
 
     def __init__(self, celery) -> None:
+        from hazard_reporter.core.queue import TaskSender
+
         self.celery = celery
+        self.sender = TaskSender(celery)
 
     def enqueue(self, task: Callable[..., object], *args: object) -> None:
         try:
-            self.celery.send_task(task.task_name, args=args)  # type: ignore[attr-defined]
+            self.sender.send(task.task_name, args)  # type: ignore[attr-defined]
         except Exception:
             log.exception("could not queue %s%r; the periodic sweep will do it", task, args)
 
