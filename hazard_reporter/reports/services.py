@@ -392,8 +392,7 @@ def _load(session: Session, report_id: int) -> Report | None:
 
 # Whether a report of someone else (or an anonymous one) already holds a photo with one of these
 # sha256s, and whether any photo on file has one: in plain SQL, as it runs for every report.
-_PHOTOS_ON_FILE = """
-SELECT
+_PHOTOS_ON_FILE = """SELECT
   EXISTS (SELECT 1 FROM reports JOIN photos ON photos.report_id = reports.id
           WHERE photos.sha256 IN :sha256s AND photos.kind = 'report' {someone_else}),
   EXISTS (SELECT 1 FROM photos WHERE photos.sha256 IN :sha256s)
