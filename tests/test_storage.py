@@ -79,6 +79,17 @@ def test_keys_cannot_leave_the_storage_root(backend, key):
         backend.put_bytes(key, b"x", "text/plain")
 
 
+def test_a_folder_linked_to_another_disk_is_used_like_any_other(tmp_path):
+    # An operator moves an old year to another disk and links it back in place.
+    store = LocalStorage(tmp_path / "store")
+    store.put_bytes("originals/2025/01/01/a.jpg", b"old", "image/jpeg")
+    (tmp_path / "store/originals/2025").rename(tmp_path / "archive-2025")
+    (tmp_path / "store/originals/2025").symlink_to(tmp_path / "archive-2025")
+    assert store.read("originals/2025/01/01/a.jpg") == b"old"
+    store.put_bytes("originals/2025/01/02/b.jpg", b"late", "image/jpeg")
+    assert (tmp_path / "archive-2025/01/02/b.jpg").read_bytes() == b"late"
+
+
 def test_local_storage_leaves_no_partial_file_when_the_write_fails(tmp_path):
     store = LocalStorage(tmp_path)
 

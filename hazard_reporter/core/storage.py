@@ -243,10 +243,10 @@ class LocalStorage(Storage):
         self.root = Path(root).resolve()
 
     def _path(self, key: str) -> Path:
-        path = (self.root / check_key(key)).resolve()
-        if self.root not in path.parents:
-            raise ValueError(f"invalid storage key: {key!r}")
-        return path
+        # A checked key has no "..", no leading "/" and no odd characters, so the path is under
+        # the root as written; it is not resolved (an lstat per folder, twice per report), which
+        # also lets an operator link a folder of old years to another disk.
+        return self.root / check_key(key)
 
     def incoming_file(self, prefix: str) -> IncomingFile:
         """A named file in the folder of ``prefix``, on the same disk as the stored files, so that
