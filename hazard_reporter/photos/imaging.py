@@ -329,7 +329,7 @@ def _looks_complete(fp: BinaryIO, fmt: ImageFormat) -> bool:
         fp.seek(max(0, size - 64 * 1024))
         return b"IEND" in fp.read()
     if fmt is ImageFormat.JPEG:
-        scan = _find_after(fp, b"\xff\xda", 0)
+        scan = _find_after(fp, b"\xff\xda", 0, chunk=64 * 1024)  # near the start
         if scan < 0:
             return False
         # The end marker is almost always in the last bytes: look there first.
