@@ -44,6 +44,43 @@ def test_sqlite_migrations_match_the_models(tmp_path):
     migrate_and_compare(f"sqlite:///{tmp_path / 'migrated.db'}")
 
 
+def test_on_a_migrated_database_the_duplicate_look_up_reads_by_sha256(tmp_path):
+    # SQLite plans without statistics here; on the migrated schema it once answered intake's
+    # exact-duplicate look-up through ix_photos_kind_created_at, i.e. by reading every report
+    # photo whenever nothing matched (the usual case), a look-up that grew with the table.
+    from sqlalchemy import event
+
+    from hazard_reporter.reports.services import _photos_on_file
+
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "STORAGE": "memory"}
+    )
+    with app.app_context():
+        upgrade()
+        seen = []
+
+        def record(_conn, _cursor, statement, parameters, *_):
+            seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        for reporter in (None, 7):
+            _photos_on_file(db.session, sha256s=["a" * 64, "b" * 64], reporter_id=reporter)
+        event.remove(db.engine, "before_cursor_execute", record)
+        with db.engine.connect() as connection:
+            for statement, parameters in seen:
+                plan = [
+                    row[-1]
+                    for row in connection.exec_driver_sql(
+                        "EXPLAIN QUERY PLAN " + statement, parameters
+                    )
+                ]
+                searches = [line for line in plan if "photos" in line]
+                assert len(searches) == 2, plan
+                assert all("ix_photos_sha256_kind (sha256=?" in line for line in searches), plan
+        db.session.remove()
+        db.engine.dispose()
+
+
 def postgres_or_skip() -> str:
     """A fresh database on the PostgreSQL server, or skip with the reason."""
     admin_url = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)

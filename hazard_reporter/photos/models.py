@@ -29,6 +29,8 @@ class Photo(db.Model):
         # near-identical-photo check (not partial: both compare with bound parameters).
         Index("ix_photos_derivatives_id", "derivatives", "id"),
         Index("ix_photos_kind_created_at", "kind", "created_at"),
+        # Intake's exact-duplicate look-up (sha256 and kind; the sha256 alone uses its prefix).
+        Index("ix_photos_sha256_kind", "sha256", "kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -39,7 +41,7 @@ class Photo(db.Model):
 
     # The original is private evidence: stored unaltered, never served to the public.
     original_key: Mapped[str] = mapped_column(String(200), unique=True)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
     format: Mapped[str] = mapped_column(String(8))
     width: Mapped[int] = mapped_column(Integer)  # upright
