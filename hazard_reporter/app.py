@@ -23,8 +23,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 class HazardRequest(Request):
     """Uploaded files are spooled straight into the photo storage's incoming files: hashed on
-    the way in, and on local disk later kept by a rename instead of a copy. The body is read in
-    larger pieces than Werkzeug's default (``core/formparser.py``)."""
+    the way in, written to the disk (fsync, in a background thread) as soon as the body is in,
+    and on local disk later kept by a rename instead of a copy. The body is read in larger pieces
+    than Werkzeug's default (``core/formparser.py``)."""
 
     form_data_parser_class = UploadFormParser
 
@@ -41,6 +42,12 @@ class HazardRequest(Request):
         # Kept here too: a part whose upload breaks off never reaches ``files``.
         self.__dict__.setdefault("_incoming_files", []).append(stream)
         return stream
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        # The body is in: its photos start going to the disk while the request is checked.
+        for stream in self.__dict__.get("_incoming_files", ()):
+            stream.sync_soon()
 
     def close(self) -> None:
         """Close the files, removing the incoming ones no backend kept."""

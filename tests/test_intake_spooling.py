@@ -230,6 +230,22 @@ def test_intake_writes_the_upload_to_the_disk_in_the_background_before_answering
 
 
 @local_only
+def test_the_upload_starts_for_the_disk_as_soon_as_the_body_is_in(client, app, monkeypatch):
+    from hazard_reporter.reports import services
+
+    real_submit, syncing_at_submit = services.submit_report, []
+
+    def submit_report(*, submission, **kwargs):
+        syncing_at_submit.extend(p.stream._syncing is not None for p in submission.photos)
+        return real_submit(submission=submission, **kwargs)
+
+    monkeypatch.setattr(services, "submit_report", submit_report)
+    photos = [make_jpeg(gps=MIANYANG), make_jpeg(800, 600, gps=MIANYANG)]
+    assert post_report(client, photos=photos).status_code == 201
+    assert syncing_at_submit == [True, True]  # before the checks and the report's making
+
+
+@local_only
 def test_a_refused_upload_leaves_no_incoming_file(client, app):
     response = post_report(client, photos=[make_jpeg(gps=MIANYANG), (b"%PDF-1.7\n", "x.jpg")])
     assert response.status_code == 415

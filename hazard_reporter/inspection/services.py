@@ -31,6 +31,7 @@ from hazard_reporter.photos.services import (
     build_photo,
     check_photo,
     discard,
+    original_keys,
     store_originals,
 )
 from hazard_reporter.regions import services as regions
@@ -522,7 +523,7 @@ def report_rectified(
         check_transition(Status.ACKNOWLEDGED, Status.RECTIFYING)
     else:
         check_transition(report.status, Status.RECTIFIED)
-    keys = store_originals(storage, checked, now=now)
+    keys = store_originals(storage, checked, original_keys(checked, now=now))
     try:
         start = len(report.photos)
         added = [

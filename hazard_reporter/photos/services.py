@@ -109,22 +109,25 @@ def original_key(now: datetime, extension: str) -> str:
     return f"{ORIGINALS}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.{extension}"
 
 
-def store_originals(storage: Storage, photos: list[CheckedPhoto], *, now: datetime) -> list[str]:
-    """Store every original durably, or none: on failure the ones stored are removed. A photo
-    uploaded straight to the bucket stays where it is (its key is returned as it was)."""
-    keys: list[str] = []
+def original_keys(photos: list[CheckedPhoto], *, now: datetime) -> list[str]:
+    """Where each original is to be kept: a fresh key, or the key a phone uploaded it to."""
+    return [p.stored_key or original_key(now, p.image.format.extension) for p in photos]
+
+
+def store_originals(storage: Storage, photos: list[CheckedPhoto], keys: list[str]) -> list[str]:
+    """Store every original durably under its key (``original_keys``), or none: on failure the
+    ones stored are removed. A photo uploaded straight to the bucket stays where it is."""
+    stored: list[str] = []
     try:
-        for photo in photos:
+        for photo, key in zip(photos, keys, strict=True):
             if photo.stored_key is not None:
-                keys.append(photo.stored_key)
                 continue
-            key = original_key(now, photo.image.format.extension)
             photo.stream.seek(0)
             storage.put(key, photo.stream, photo.image.format.mime)
-            keys.append(key)
+            stored.append(key)
     except Exception:
         # Not only StorageUnavailable: whatever stops the loop, the ones stored go.
-        discard(storage, written_keys(photos, keys))
+        discard(storage, stored)
         raise
     return keys
 

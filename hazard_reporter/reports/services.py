@@ -39,6 +39,7 @@ from hazard_reporter.photos.services import (
     check_photo,
     discard,
     ensure_unclaimed,
+    original_keys,
     start_syncing,
     store_originals,
     written_keys,
@@ -266,8 +267,7 @@ def submit_report(
     token = (
         _followup_token(secret_key, submission.idempotency_key, fingerprint) if anonymous else None
     )
-    keys = store_originals(storage, checked, now=now)
-    written = written_keys(checked, keys)
+    keys = original_keys(checked, now=now)
     report = Report(
         sector=submission.sector.value,
         description=submission.description.strip(),
@@ -309,6 +309,10 @@ def submit_report(
         ),
     )
     inspection.refresh_urgency(report, policy=policy.deadlines, now=now)
+    # Stored only now, so that the upload's fsync (started as soon as the body was in) had the
+    # checks and the making of the report to run in; the report is committed after it.
+    store_originals(storage, checked, keys)
+    written = written_keys(checked, keys)
     session.add(report)
     committing = False
     try:
