@@ -159,6 +159,58 @@ def test_a_disk_failing_the_fsync_fails_the_put(tmp_path, monkeypatch, code, err
     assert incoming_names(tmp_path) == []
 
 
+def test_a_failed_background_fsync_fails_the_put_though_another_fsync_would_pass(
+    tmp_path, monkeypatch
+):
+    # Linux reports a failed write-back to one fsync only: a second one may return success
+    # over bytes that never reached the disk. The background fsync's failure must be the put's.
+    store = LocalStorage(tmp_path / "store")
+    spool = store.incoming_file("originals")
+    spool.write(b"photo bytes")
+    real_fsync, failures = os.fsync, [OSError(errno.EIO, os.strerror(errno.EIO))]
+
+    def fails_once(fd):
+        if failures:
+            raise failures.pop()
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fails_once)
+    spool.sync_soon()
+    spool.seek(0)
+    with pytest.raises(StorageUnavailable):
+        store.put("originals/2026/11/28/g.jpg", spool, "image/jpeg")
+    spool.close()
+    assert not store.exists("originals/2026/11/28/g.jpg")
+    assert incoming_names(tmp_path) == []
+
+
+@pytest.mark.parametrize("written_after", [False, True])
+def test_put_fsyncs_the_file_again_only_for_bytes_the_background_fsync_missed(
+    tmp_path, monkeypatch, written_after
+):
+    store = LocalStorage(tmp_path / "store")
+    spool = store.incoming_file("originals")
+    spool.write(b"photo bytes")
+    real_fsync, synced = os.fsync, []
+
+    def recording_fsync(fd):
+        real_fsync(fd)
+        synced.append((threading.current_thread() is threading.main_thread(), fd))
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    spool.sync_soon()
+    if written_after:
+        spool.write(b" and a late tail")
+    spool.seek(0)
+    file_fd = spool.fileno()
+    store.put("originals/2026/11/28/h.jpg", spool, "image/jpeg")
+    assert (False, file_fd) in synced  # the background fsync
+    assert ((True, file_fd) in synced) is written_after  # put's own, only for the late bytes
+    spool.close()
+    expected = b"photo bytes and a late tail" if written_after else b"photo bytes"
+    assert store.read("originals/2026/11/28/h.jpg") == expected
+
+
 def test_closing_an_unkept_file_waits_for_its_background_fsync(tmp_path, monkeypatch):
     spool = IncomingFile.create_in(tmp_path)
     spool.write(b"refused upload")

@@ -82,6 +82,7 @@ class IncomingFile(io.BufferedRandom):
         self._digest = hashlib.sha256()
         self._appending = True  # no seek yet: every write continues the previous one
         self._syncing: Future | None = None
+        self._written_since_sync = False
 
     @classmethod
     def anonymous(cls) -> IncomingFile:
@@ -112,6 +113,7 @@ class IncomingFile(io.BufferedRandom):
             raise medium_error(exc, os.path.dirname(self.path)) from exc
 
     def write(self, data) -> int:
+        self._written_since_sync = True
         if self._digest is not None:
             if self._appending:
                 self._digest.update(data)
@@ -131,6 +133,7 @@ class IncomingFile(io.BufferedRandom):
 
     def truncate(self, size: int | None = None) -> int:
         self._digest = None
+        self._written_since_sync = True
         return super().truncate(size)
 
     @property
@@ -140,20 +143,31 @@ class IncomingFile(io.BufferedRandom):
 
     def sync_soon(self) -> None:
         """Start writing what was written so far to the disk (fsync) in a background thread, so
-        that the ``put`` that keeps this file (which fsyncs it again, then cheaply) need hardly
-        wait. Only for a file with a name: an anonymous one is copied, not kept."""
+        that the ``put`` that keeps this file need hardly wait. Only for a file with a name: an
+        anonymous one is copied, not kept."""
         if self.path is None or self._syncing is not None:
             return
         with self._medium():
             self.flush()
+        self._written_since_sync = False
         self._syncing = _SYNCING.submit(os.fsync, self.fileno())
 
+    def synced(self) -> bool:
+        """Wait for the fsync ``sync_soon`` started; whether it made every byte written durable
+        (False: none was started, or bytes came after it). Its failure is raised here, as the
+        medium's: Linux reports a failed write-back to one fsync only, so another fsync now
+        could succeed over the lost bytes."""
+        if self._syncing is None:
+            return False
+        syncing, self._syncing = self._syncing, None
+        with self._medium():
+            syncing.result()
+        return not self._written_since_sync
+
     def wait_synced(self) -> None:
-        """Wait for the fsync ``sync_soon`` started, if any."""
-        if self._syncing is not None:
-            syncing, self._syncing = self._syncing, None
-            with contextlib.suppress(OSError):  # ``put``'s own fsync reports the failure
-                syncing.result()
+        """Wait for the fsync ``sync_soon`` started, if any, whatever its outcome."""
+        with contextlib.suppress(OSError, StorageUnavailable):
+            self.synced()
 
     def take_path(self) -> str | None:
         """The file's name, for whoever moves the file: ``close()`` then leaves it alone."""
@@ -274,8 +288,8 @@ class LocalStorage(Storage):
             if incoming is not None:
                 # The upload is already on this disk: made durable and renamed, not copied.
                 fp.flush()
-                fp.wait_synced()
-                os.fsync(fp.fileno())
+                if not fp.synced():  # (a background fsync that covered it all is enough)
+                    os.fsync(fp.fileno())
                 os.replace(incoming, path)
                 fp.take_path()
             else:
