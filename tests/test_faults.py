@@ -572,7 +572,7 @@ def test_enospc_reported_only_by_fsync_is_storage_full_and_keeps_nothing(tmp_pat
 
     def fsync(fd):
         fsyncs.append(fd)
-        if len(fsyncs) == 3:  # the second photo's file (the first's file and directory passed)
+        if len(fsyncs) == 3:  # after the two photos' own fsyncs (in the background) passed
             raise OSError(errno.ENOSPC, "No space left on device")
         real_fsync(fd)
 

@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import tempfile
 import threading
 import time
@@ -209,6 +210,28 @@ def test_put_fsyncs_the_file_again_only_for_bytes_the_background_fsync_missed(
     spool.close()
     expected = b"photo bytes and a late tail" if written_after else b"photo bytes"
     assert store.read("originals/2026/11/28/h.jpg") == expected
+
+
+@pytest.mark.parametrize("moved", [True, False])
+def test_a_failed_directory_fsync_leaves_nothing_at_the_key(tmp_path, monkeypatch, moved):
+    store = LocalStorage(tmp_path / "store")
+    spool = store.incoming_file("originals") if moved else io.BytesIO()
+    spool.write(b"photo bytes")
+    spool.seek(0)
+    real_fsync = os.fsync
+
+    def directories_fail(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", directories_fail)
+    with pytest.raises(StorageUnavailable):
+        store.put("originals/2026/11/28/d.jpg", spool, "image/jpeg")
+    spool.close()
+    monkeypatch.undo()
+    assert not store.exists("originals/2026/11/28/d.jpg")
+    assert incoming_names(tmp_path) == []
 
 
 def test_closing_an_unkept_file_waits_for_its_background_fsync(tmp_path, monkeypatch):

@@ -281,7 +281,7 @@ class LocalStorage(Storage):
 
     def put(self, key: str, fp: BinaryIO, content_type: str) -> None:
         path = self._path(key)
-        tmp_name = None
+        tmp_name, placed = None, False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             incoming = self._movable(fp)
@@ -291,6 +291,7 @@ class LocalStorage(Storage):
                 if not fp.synced():  # (a background fsync that covered it all is enough)
                     os.fsync(fp.fileno())
                 os.replace(incoming, path)
+                placed = True
                 fp.take_path()
             else:
                 with tempfile.NamedTemporaryFile(
@@ -302,7 +303,7 @@ class LocalStorage(Storage):
                     tmp.flush()
                     os.fsync(tmp.fileno())
                 os.replace(tmp_name, path)
-                tmp_name = None
+                tmp_name, placed = None, True
             # The rename itself must survive a power cut before we answer 201.
             dir_fd = os.open(path.parent, os.O_RDONLY)
             try:
@@ -310,6 +311,9 @@ class LocalStorage(Storage):
             finally:
                 os.close(dir_fd)
         except OSError as exc:
+            if placed:  # renamed, but not durably: the caller keeps nothing of a failed put
+                with contextlib.suppress(OSError):
+                    path.unlink()
             raise medium_error(exc, str(self.root)) from exc
         finally:
             if tmp_name:
