@@ -115,7 +115,7 @@ class TaskSender:
 
     Intake sends one or two tasks per report. Through ``send_task`` each cost about 0.6 ms of
     CPU (measured in-process, nothing else running): routing, a retry wrapper, and a new Redis
-    client per message in kombu. This costs about a quarter of that. Celery's routing is not
+    client per message in kombu. This costs about a third of that. Celery's routing is not
     consulted: every task goes to ``task_default_queue``, as ``make_celery`` configures it
     (``tests/test_task_queue.py`` checks that the envelope matches Celery's, key for key)."""
 
