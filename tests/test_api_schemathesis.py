@@ -41,7 +41,7 @@ from hazard_reporter.accounts.models import AuthSession, User
 from hazard_reporter.accounts.services import TokenPolicy
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.extensions import api, db
-from tests.conftest import build_app, make_user
+from tests.conftest import _FONT_PROBLEM, build_app, make_user
 from tests.test_reports_api import post_report
 
 SEED = 20260601
@@ -198,6 +198,9 @@ def test_the_running_server_serves_the_document_under_test(server):
 
 
 def call(case, server, role: str) -> None:
+    if _FONT_PROBLEM is not None and case.operation.path.endswith(".pdf"):
+        # Answered 503 pdf_font_missing, as documented, on a machine without the font.
+        pytest.skip(f"no CJK font for PDFs ({_FONT_PROBLEM}); apt-get install fonts-wqy-microhei")
     headers = server.sign_in(role) if case.operation.label in SESSION_ENDING else None
     case.call_and_validate(
         base_url=server.url, headers=headers or server.headers[role], checks=CHECKS
