@@ -541,3 +541,104 @@ def test_an_exact_duplicate_is_a_photo_of_someone_elses_report(app, client):
         photo.report.reporter_id = None  # an anonymous report is someone else's for everyone
         db.session.commit()
         assert on_file(zhang["id"]) == (True, True)
+
+
+def _report_with_photo_and_event(tag: str) -> Report:
+    """A new report as intake builds one, with a photo and its first event; ``tag`` keeps the
+    photo's storage key unique."""
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+    report = Report(
+        sector="gas_network",
+        description="燃气表箱门损坏",
+        severity="yellow",
+        lat=MIANYANG[0],
+        lon=MIANYANG[1],
+        location_source="device",
+        submitted_at=now,
+        anonymous=True,
+        request_fingerprint="f" * 64,
+        flags=["no_camera_metadata"],
+    )
+    report.photos = [
+        Photo(
+            position=0,
+            original_key=f"originals/{tag}.jpg",
+            sha256="a" * 64,
+            size_bytes=1234,
+            format="jpeg",
+            width=64,
+            height=48,
+            metadata_={"make": "HUAWEI"},
+        )
+    ]
+    report.events = [Event(at=now, actor="reporter", action="submitted", data={"photos": 1})]
+    return report
+
+
+def test_intake_writes_the_rows_and_objects_an_orm_flush_would(app):
+    """Intake writes a new report with plain INSERTs (``_insert_report``) rather than the ORM's
+    flush: the rows, and the objects left in the session, must be those the flush gives."""
+    from datetime import timedelta
+
+    from sqlalchemy import inspect
+
+    from hazard_reporter.core.db import utcnow
+    from hazard_reporter.reports.services import _insert_report
+
+    def state(obj) -> dict:
+        skip = {"id", "report_id", "original_key"}
+        columns = [a.key for a in inspect(obj).mapper.column_attrs if a.key not in skip]
+        values = {key: getattr(obj, key) for key in columns}
+        if "created_at" in values:  # the time of writing: the two were written moments apart
+            values["created_at"] = abs(values["created_at"] - utcnow()) < timedelta(minutes=1)
+        return values
+
+    with app.app_context():
+        by_orm = _report_with_photo_and_event("orm")
+        db.session.add(by_orm)
+        db.session.flush()
+        by_insert = _report_with_photo_and_event("insert")
+        _insert_report(db.session, by_insert)
+
+        assert not db.session.new and not db.session.dirty  # nothing left to write
+        assert db.session.get(Report, by_insert.id) is by_insert
+        for orm_row, inserted in [
+            (by_orm, by_insert),
+            (by_orm.photos[0], by_insert.photos[0]),
+            (by_orm.events[0], by_insert.events[0]),
+        ]:
+            assert inspect(inserted).persistent
+            # Nothing to read back that the flushed one need not read back (the flush leaves
+            # the columns it wrote NULL to unloaded; the insert knows them to be None).
+            assert inspect(inserted).unloaded <= inspect(orm_row).unloaded
+            assert state(inserted) == state(orm_row)
+        ids = (by_orm.id, by_insert.id)
+        db.session.commit()
+        db.session.expunge_all()
+
+        # What the database holds, read afresh.
+        orm_row, inserted = (db.session.get(Report, i) for i in ids)
+        assert state(inserted) == state(orm_row)
+        assert state(inserted.photos[0]) == state(orm_row.photos[0])
+        assert state(inserted.events[0]) == state(orm_row.events[0])
+        assert inserted.photos[0].derivatives == "pending"
+        assert inserted.region is None and inserted.severity_rank == 3
+
+        # A later change to an inserted report is written as to any other.
+        orm_row, inserted = (db.session.get(Report, i) for i in ids)
+        inserted.status = "verified"
+        db.session.commit()
+        assert db.session.scalar(select(Report.status).where(Report.id == ids[1])) == "verified"
+
+
+def test_intake_insert_refuses_an_object_with_a_key(app):
+    from hazard_reporter.core.db import insert_as_loaded
+
+    with app.app_context():
+        report = _report_with_photo_and_event("keyed")
+        report.id = 77
+        with pytest.raises(ValueError, match="has a key already"):
+            insert_as_loaded(db.session.connection(), report)
+        db.session.rollback()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from flask import Flask
-from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, event, insert, inspect
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -66,3 +68,50 @@ def configure_database(app: Flask) -> None:
 def _on_connect(dbapi_connection, record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         _sqlite_pragmas(dbapi_connection, record)
+
+
+@functools.cache
+def _insert_plan(mapper):
+    """For ``insert_as_loaded``: the INSERT returning the key the database makes, that key's
+    attribute, and (attribute, column, default) for every other column."""
+    table = mapper.local_table
+    (key_column,) = table.primary_key.columns
+    columns = [
+        (mapper.get_property_by_column(column).key, column.key, column.default)
+        for column in table.columns
+        if column is not key_column
+    ]
+    key = mapper.get_property_by_column(key_column).key
+    return insert(table).returning(key_column), key, columns
+
+
+def insert_as_loaded(connection: Connection, obj) -> None:
+    """INSERT a new mapped object (of a table whose one-column key the database makes) with one
+    Core statement, setting its key, its columns' defaults and None where a column has none, as
+    the ORM's flush would, at about a third of the flush's cost. The object stays transient:
+    ``attach_as_loaded`` then hands it to a session."""
+    statement, key, columns = _insert_plan(inspect(obj).mapper)
+    state = obj.__dict__
+    if key in state:
+        raise ValueError(f"{obj!r} has a key already: the database makes it")
+    values = {}
+    for attribute, column, default in columns:
+        if attribute not in state:
+            if default is None:
+                value = None
+            elif default.is_callable:
+                value = default.arg(None)
+            else:
+                value = default.arg
+            setattr(obj, attribute, value)
+        values[column] = state[attribute]
+    setattr(obj, key, connection.execute(statement, values).scalar_one())
+
+
+def attach_as_loaded(session, *objects) -> None:
+    """Hand objects written by ``insert_as_loaded`` to ``session`` as if it had loaded them from
+    the database: nothing of them is written again, and later changes are flushed as usual."""
+    for obj in objects:
+        make_transient_to_detached(obj)
+    for obj in objects:
+        session.add(obj)
