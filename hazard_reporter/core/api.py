@@ -125,3 +125,9 @@ class HazardBlueprint(Blueprint):
         **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
         "multipart": "multipart/form-data",
     }
+
+    def arguments(self, schema, **kwargs):
+        # A schema class is made into an instance once here: webargs would make a new one for
+        # every request (a tenth of a millisecond for a report's). Schemas keep no state of a
+        # load in marshmallow 4, so one instance serves every request.
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
