@@ -149,6 +149,9 @@ def forget_photos(work: Path) -> None:
     for kept in (work / "bare", work / "uploads" / "originals"):
         shutil.rmtree(kept, ignore_errors=True)
     (work / "bare").mkdir()
+    # Freeing 3 GB is finished by the file system later (journal commits; discards where the
+    # disk is mounted with ``discard``): done now, so that it does not land in the next round.
+    os.sync()
 
 
 def percentile(values: list[float], q: float) -> float:
