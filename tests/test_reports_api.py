@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from werkzeug.test import EnvironBuilder
 
+from hazard_reporter.core.db import insert_as_loaded, utcnow
 from hazard_reporter.errors import StorageUnavailable
 from hazard_reporter.extensions import db
 from hazard_reporter.geo.coords import distance_m, from_wgs84
@@ -18,6 +20,7 @@ from hazard_reporter.photos.models import Photo
 from hazard_reporter.regions.models import RegionLevel
 from hazard_reporter.regions.services import upsert_region
 from hazard_reporter.reports.models import Event, Report
+from hazard_reporter.reports.services import _insert_report
 from tests.fixtures import make_jpeg
 
 MIANYANG = (31.4675, 104.6796)  # 涪城区, WGS-84
@@ -546,8 +549,6 @@ def test_an_exact_duplicate_is_a_photo_of_someone_elses_report(app, client):
 def _report_with_photo_and_event(tag: str) -> Report:
     """A new report as intake builds one, with a photo and its first event; ``tag`` keeps the
     photo's storage key unique."""
-    from datetime import UTC, datetime
-
     now = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
     report = Report(
         sector="gas_network",
@@ -580,12 +581,6 @@ def _report_with_photo_and_event(tag: str) -> Report:
 def test_intake_writes_the_rows_and_objects_an_orm_flush_would(app):
     """Intake writes a new report with plain INSERTs (``_insert_report``) rather than the ORM's
     flush: the rows, and the objects left in the session, must be those the flush gives."""
-    from datetime import timedelta
-
-    from sqlalchemy import inspect
-
-    from hazard_reporter.core.db import utcnow
-    from hazard_reporter.reports.services import _insert_report
 
     def state(obj) -> dict:
         skip = {"id", "report_id", "original_key"}
@@ -626,16 +621,23 @@ def test_intake_writes_the_rows_and_objects_an_orm_flush_would(app):
         assert inserted.photos[0].derivatives == "pending"
         assert inserted.region is None and inserted.severity_rank == 3
 
-        # A later change to an inserted report is written as to any other.
-        orm_row, inserted = (db.session.get(Report, i) for i in ids)
-        inserted.status = "verified"
+
+def test_a_change_to_an_inserted_report_is_written_with_its_transaction(app):
+    with app.app_context():
+        report = _report_with_photo_and_event("changed")
+        _insert_report(db.session, report)
+        report.status = "verified"  # as a red report's alert or a later step may change it
+        report.photos[0].derivatives = "ready"
+        assert report in db.session.dirty
+        report_id = report.id
         db.session.commit()
-        assert db.session.scalar(select(Report.status).where(Report.id == ids[1])) == "verified"
+        db.session.expunge_all()
+        again = db.session.get(Report, report_id)
+        assert (again.status, again.photos[0].derivatives) == ("verified", "ready")
+        assert len(again.events) == 1
 
 
 def test_intake_insert_refuses_an_object_with_a_key(app):
-    from hazard_reporter.core.db import insert_as_loaded
-
     with app.app_context():
         report = _report_with_photo_and_event("keyed")
         report.id = 77
