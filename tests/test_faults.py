@@ -295,11 +295,10 @@ app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "DATABASE_UR
 store_originals = services.store_originals
 
 
-def store_then_die_at_commit(*args, **kwargs):
-    keys = store_originals(*args, **kwargs)
+def store_then_die_at_commit(storage, photos, keys):
+    store_originals(storage, photos, keys)
     print("stored", *keys, flush=True)
     Session.commit = lambda self: os.kill(os.getpid(), signal.SIGKILL)
-    return keys
 
 
 services.store_originals = store_then_die_at_commit

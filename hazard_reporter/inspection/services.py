@@ -523,7 +523,8 @@ def report_rectified(
         check_transition(Status.ACKNOWLEDGED, Status.RECTIFYING)
     else:
         check_transition(report.status, Status.RECTIFIED)
-    keys = store_originals(storage, checked, original_keys(checked, now=now))
+    keys = original_keys(checked, now=now)
+    store_originals(storage, checked, keys)
     try:
         start = len(report.photos)
         added = [

@@ -114,7 +114,7 @@ def original_keys(photos: list[CheckedPhoto], *, now: datetime) -> list[str]:
     return [p.stored_key or original_key(now, p.image.format.extension) for p in photos]
 
 
-def store_originals(storage: Storage, photos: list[CheckedPhoto], keys: list[str]) -> list[str]:
+def store_originals(storage: Storage, photos: list[CheckedPhoto], keys: list[str]) -> None:
     """Store every original durably under its key (``original_keys``), or none: on failure the
     ones stored are removed. A photo uploaded straight to the bucket stays where it is."""
     stored: list[str] = []
@@ -129,7 +129,6 @@ def store_originals(storage: Storage, photos: list[CheckedPhoto], keys: list[str
         # Not only StorageUnavailable: whatever stops the loop, the ones stored go.
         discard(storage, stored)
         raise
-    return keys
 
 
 def written_keys(photos: list[CheckedPhoto], keys: list[str]) -> list[str]:
