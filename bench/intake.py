@@ -13,7 +13,7 @@ queue on Redis (no worker consumes it during the run; the queue is deleted after
 is Flask too (bench/bare_upload.py): it parses the same multipart body, streams the photo straight
 into its own file and fsyncs it. A third side, for reference only, is the usual Flask endpoint
 that copies Werkzeug's temporary file with ``save()``. Rounds rotate the sides so that all see the
-same machine, and the photos kept are deleted after each run. Prints a markdown table.
+same machine, and the photos kept are deleted after each round. Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def cpu_seconds() -> tuple[float, float] | None:
 
 
 def forget_photos(work: Path) -> None:
-    """Delete the photos both sides kept so far (the reports' rows stay). A run keeps about 3 GB
+    """Delete the photos every side kept so far (the reports' rows stay). A run keeps about 3 GB
     of them; left in place, they fill the page cache, and by the third round the kernel reclaims
     memory during whichever side runs, so that the round measures the reclaim, not the endpoint.
     Between runs, with no upload in flight."""
@@ -218,6 +218,7 @@ def main() -> None:
             load(ports[name], path, templates, 2, 2)
         results = {name: ([], [], 0.0) for name in sides}
         cpu = {name: [0.0, 0.0] for name in sides}  # machine CPU s, (user, all), per side
+        cpu_known = True
         for round_ in range(args.rounds):
             order = list(sides)[round_ % len(sides) :] + list(sides)[: round_ % len(sides)]
             for name in order:
@@ -229,6 +230,8 @@ def main() -> None:
                 if before and after:
                     cpu[name][0] += after[0] - before[0]
                     cpu[name][1] += after[1] - before[1]
+                else:
+                    cpu_known = False
                 total_ok, total_failed, total_time = results[name]
                 results[name] = (total_ok + ok, total_failed + failed, total_time + elapsed)
                 print(f"round {round_ + 1}: {name}: {len(ok) / elapsed:.1f}/s", file=sys.stderr)
@@ -255,10 +258,11 @@ def main() -> None:
     for name, (ok, failed, elapsed) in results.items():
         rates[name] = (len(ok) / elapsed, percentile(ok, 0.99))
         user, everything = (seconds * 1000 / max(1, len(ok)) for seconds in cpu[name])
+        machine = f"{everything:.1f} ({user:.1f})" if cpu_known else "–"
         print(
             f"| {name} | {len(ok)} | {len(failed)} | {len(ok) / elapsed:.1f} | "
             f"{statistics.median(ok) * 1000:.0f} | {percentile(ok, 0.99) * 1000:.0f} | "
-            f"{everything:.1f} ({user:.1f}) |"
+            f"{machine} |"
         )
     (floor_rate, floor_p99), (ours_rate, ours_p99) = rates[FLOOR], rates[INTAKE]
     print(
