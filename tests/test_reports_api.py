@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, inspect, select
+from sqlalchemy import String, func, inspect, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.test import EnvironBuilder
 
 from hazard_reporter.core.db import insert_as_loaded, utcnow
@@ -643,4 +644,27 @@ def test_intake_insert_refuses_an_object_with_a_key(app):
         report.id = 77
         with pytest.raises(ValueError, match="has a key already"):
             insert_as_loaded(db.session.connection(), report)
+        db.session.rollback()
+
+
+@pytest.mark.parametrize(
+    "default",
+    [
+        {"server_default": "draft"},  # the database fills it in: the lean INSERT would send NULL
+        {"default": text("'draft'")},  # a SQL expression, which it does not evaluate either
+    ],
+    ids=["server_default", "sql_expression_default"],
+)
+def test_intake_insert_refuses_a_table_whose_defaults_it_cannot_fill_in(app, default):
+    class Base(DeclarativeBase):
+        pass
+
+    class Note(Base):
+        __tablename__ = "lean_insert_note"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        state: Mapped[str] = mapped_column(String(10), **default)
+
+    with app.app_context():
+        with pytest.raises(ValueError, match="only Python-side defaults"):
+            insert_as_loaded(db.session.connection(), Note())
         db.session.rollback()
