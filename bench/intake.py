@@ -13,7 +13,8 @@ queue on Redis (no worker consumes it during the run; the queue is deleted after
 is Flask too (bench/bare_upload.py): it parses the same multipart body, streams the photo straight
 into its own file and fsyncs it. A third side, for reference only, is the usual Flask endpoint
 that copies Werkzeug's temporary file with ``save()``. Rounds rotate the sides so that all see the
-same machine, and the photos kept are deleted after each round. Prints a markdown table.
+same machine, and the photos kept are deleted after the warm-up and after each round. Prints a
+markdown table.
 """
 
 from __future__ import annotations
