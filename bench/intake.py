@@ -148,8 +148,8 @@ def load(port: int, path: str, templates, seconds: float, concurrency: int):
 
 def cpu_seconds() -> tuple[float, float] | None:
     """The whole machine's CPU time so far, (in user space, in all), from ``/proc/stat``; None
-    where there is none (not Linux). The clients run here too: they cost the same per
-    upload on every side."""
+    where there is none (not Linux). The clients run here too: they cost the same per upload on
+    every side."""
     try:
         with open("/proc/stat") as stat:
             fields = [int(n) for n in stat.readline().split()[1:8]]
