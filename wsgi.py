@@ -8,7 +8,10 @@ import gc
 
 from hazard_reporter import create_app
 from hazard_reporter.core import background
+from hazard_reporter.core.memory import keep_freed_memory
 
+# Uploads pass through in pieces of up to 1 MiB: keep the memory they free for the next one.
+keep_freed_memory()
 app = create_app()
 background.start(app)
 # What is loaded by now lives as long as the process: keep it out of the collector's full passes,

@@ -2,7 +2,8 @@
 
 ``gunicorn bench.bare_upload:app`` (or ``:copying_app``) with ``BARE_UPLOAD_DIR`` set. Both parse
 the same multipart body as the project (Werkzeug's parser, reading the body in the project's
-256 KiB pieces), fsync the photo's file and answer 201: no checks, no database.
+256 KiB pieces) in a process whose malloc is set up as the project's (``keep_freed_memory``), fsync
+the photo's file and answer 201: no checks, no database.
 
 - ``app``, the floor: the photo is streamed straight into its own file, as intake streams it into
   its storage folder. Nothing is written twice; on ext4 the file's fsync also makes its new name
@@ -18,6 +19,9 @@ from pathlib import Path
 from flask import Flask, Request, request
 
 from hazard_reporter.core.formparser import UploadFormParser
+from hazard_reporter.core.memory import keep_freed_memory
+
+keep_freed_memory()  # as wsgi.py does for the project
 
 DIRECTORY = Path(os.environ.get("BARE_UPLOAD_DIR", "bare-uploads"))
 DIRECTORY.mkdir(parents=True, exist_ok=True)
