@@ -90,14 +90,18 @@ def bucket_origins(config: Mapping[str, Any]) -> list[str]:
 
 def html_csp(config: Mapping[str, Any]) -> str:
     """The pages' policy: HTML_CSP, with the tile server's and the bucket's origins in img-src
-    when configured."""
+    when configured, and the bucket's in connect-src (the report page uploads photos there)."""
+    bucket = bucket_origins(config)
     origins = tile_origins(config.get("MAP_TILE_URL"), config.get("MAP_TILE_SUBDOMAINS") or "abc")
-    origins += [o for o in bucket_origins(config) if o not in origins]
-    if not origins:
-        return HTML_CSP
-    return HTML_CSP.replace(
-        "img-src 'self' data: blob:", "img-src 'self' data: blob: " + " ".join(origins)
-    )
+    origins += [o for o in bucket if o not in origins]
+    policy = HTML_CSP
+    if origins:
+        policy = policy.replace(
+            "img-src 'self' data: blob:", "img-src 'self' data: blob: " + " ".join(origins)
+        )
+    if bucket:
+        policy = policy.replace("connect-src 'self'", "connect-src 'self' " + " ".join(bucket))
+    return policy
 
 
 class InsecureConfiguration(SystemExit):

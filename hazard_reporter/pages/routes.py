@@ -23,10 +23,12 @@ def report():
     """The phone page for reporting a hazard (works offline once loaded; queues and retries).
 
     Its pin map shows tiles only when ``MAP_TILE_URL`` is set (the CSP then allows that origin);
-    the settings reach the script as data- attributes, never as an inline script."""
+    with S3 storage its photos go straight to the bucket (the CSP allows that origin too). The
+    settings reach the script as data- attributes, never as an inline script."""
     config = current_app.config
     return render_template(
         "pages/report.html",
+        direct_uploads=config.get("STORAGE") == "s3",
         tile_url=config.get("MAP_TILE_URL") or "",
         tile_subdomains=config.get("MAP_TILE_SUBDOMAINS") or "abc",
         tile_attribution=config.get("MAP_TILE_ATTRIBUTION") or "",

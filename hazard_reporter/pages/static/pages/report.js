@@ -6,6 +6,11 @@
  * always with the same key, so the server keeps exactly one report however often it arrives.
  * Any other 4xx is shown as an error the worker can fix (edit) or delete.
  *
+ * Where the photos are kept in a bucket (the form says so in data-direct-uploads), each photo is
+ * first sent straight there with a presigned POST from /api/v1/uploads, and its key is kept in the
+ * stored report, so that the report itself carries only keys and a retry sends no photo twice.
+ * A photo whose upload fails in any way is sent inline with the report instead.
+ *
  * Everything received is written with textContent; no data ever goes through innerHTML.
  */
 (function () {
@@ -26,6 +31,7 @@
   var BACKOFF_BASE_MS = 2000;
   var BACKOFF_CAP_MS = 5 * 60 * 1000;
   var API_REPORTS = "/api/v1/reports";
+  var API_UPLOADS = "/api/v1/uploads";
 
   var $ = function (id) { return document.getElementById(id); };
 
@@ -561,7 +567,12 @@
   var flushing = false;
   var flushAgain = false;
   var sendingKey = null;
+  var sendingProgress = null; // "photo 1 of 2" while photos go to the bucket
   var timer = null;
+  // On where the form says photos are kept in a bucket, and off for the rest of the page's life
+  // once the bucket fails: a network that cannot reach it (or a bucket without CORS for this
+  // site) would otherwise cost every report its photos twice.
+  var directUploads = false;
 
   function formData(record) {
     var f = record.fields;
@@ -581,8 +592,70 @@
     if (f.region_code) { data.append("region_code", f.region_code); }
     data.append("anonymous", f.anonymous ? "true" : "false");
     data.append("immediate_danger", f.immediate_danger ? "true" : "false");
-    record.photos.forEach(function (p) { data.append("photos", p.blob, p.name); });
+    record.photos.forEach(function (p) {
+      if (p.key) { data.append("upload_keys", p.key); } else { data.append("photos", p.blob, p.name); }
+    });
     return data;
+  }
+
+  /** The bucket's key for one photo sent there with a presigned POST, or null: no ticket (the
+   * server keeps photos itself, or cannot give one now), or the bucket did not take it. */
+  function uploadOne(photo) {
+    return fetch(API_UPLOADS, {
+      method: "POST",
+      body: JSON.stringify({ content_type: photo.type || photo.blob.type || "image/jpeg" }),
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "Accept-Language": I.acceptLanguage() },
+      credentials: "omit",
+      cache: "no-store"
+    }).then(function (response) {
+      if (response.status === 501) { directUploads = false; return null; }
+      if (response.status !== 201) { return null; }
+      return response.json().then(function (ticket) {
+        var form = new FormData();
+        Object.keys(ticket.fields || {}).forEach(function (name) {
+          form.append(name, ticket.fields[name]);
+        });
+        form.append("file", photo.blob, photo.name); // a presigned POST takes the file last
+        return fetch(ticket.url, { method: "POST", body: form, credentials: "omit", cache: "no-store" })
+          .then(function (answer) {
+            if (answer.ok) { return ticket.key; }
+            directUploads = false;
+            return null;
+          }, function () {
+            directUploads = false;
+            return null;
+          });
+      });
+    }).catch(function () { return null; }); // no network: the report's own attempt says so
+  }
+
+  /** Send the record's photos that are not in the bucket yet, one at a time, keeping each key in
+   * the stored record as soon as the bucket has the photo. */
+  function uploadPhotos(record) {
+    var pending = record.photos.filter(function (p) { return !p.key; });
+    return pending.reduce(function (chain, photo, index) {
+      return chain.then(function () {
+        if (!directUploads) { return null; }
+        sendingProgress = t("uploading_photo", { n: index + 1, total: pending.length });
+        render();
+        return uploadOne(photo).then(function (key) {
+          if (!key) { return null; }
+          photo.key = key;
+          return putRecord(record);
+        });
+      });
+    }, Promise.resolve()).finally(function () {
+      sendingProgress = null;
+    });
+  }
+
+  /** Whether the server refused the report for one of its upload keys (expired and removed,
+   * never stored, already another report's): the photos are then sent inline instead. */
+  function refusedUploadKeys(record, body) {
+    var error = body && body.error;
+    if (!error || !record.photos.some(function (p) { return p.key; })) { return false; }
+    return error.field === "upload_keys" || /^upload_/.test(String(error.code || ""));
   }
 
   function backoff(record, message, retryAfterSeconds) {
@@ -604,6 +677,14 @@
   function sendOne(record) {
     sendingKey = record.key;
     render();
+    return (directUploads ? uploadPhotos(record) : Promise.resolve()).then(function () {
+      return postReport(record);
+    }).finally(function () {
+      sendingKey = null;
+    });
+  }
+
+  function postReport(record) {
     return fetch(API_REPORTS, {
       method: "POST",
       body: formData(record),
@@ -615,6 +696,11 @@
     }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {
         if (response.ok && body && body.id) { return markSent(record, body); }
+        if (response.status < 500 && refusedUploadKeys(record, body)) {
+          directUploads = false; // the bucket's answers cannot be trusted on this page
+          record.photos.forEach(function (p) { p.key = null; });
+          return putRecord(record).then(function () { return postReport(record); });
+        }
         if (response.ok || response.status === 408 || response.status === 429 || response.status >= 500) {
           var retryAfter = parseInt(response.headers.get("Retry-After") || "0", 10) || 0;
           return backoff(record, errorMessage(body, response.status), retryAfter);
@@ -625,8 +711,6 @@
       });
     }, function () {
       return backoff(record, t("network_error"), 0); // offline, DNS, reset: try again later
-    }).finally(function () {
-      sendingKey = null;
     });
   }
 
@@ -731,7 +815,8 @@
     li.dataset.key = record.key;
     var state = record.key === sendingKey ? "state_sending"
       : record.state === "error" ? "state_error" : "state_queued";
-    li.append(textLine("card-state", t(state)));
+    var progress = record.key === sendingKey && sendingProgress;
+    li.append(textLine("card-state", progress || t(state)));
     li.append(textLine("card-text", record.fields.description));
     if (record.state === "queued" && record.attempts > 0 && record.key !== sendingKey) {
       li.append(textLine("hint", t("next_try", { n: record.attempts })));
@@ -831,6 +916,7 @@
   /* ------------------------------------------------------------------------------ start -- */
 
   function start() {
+    directUploads = $("report-form").dataset.directUploads === "true";
     $("photos").addEventListener("change", function (event) {
       addFiles(event.target.files);
       event.target.value = ""; // the same photo can be taken or chosen again

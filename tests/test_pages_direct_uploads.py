@@ -1,0 +1,168 @@
+"""The report page where photos are kept in a bucket (S3 storage, moto's server on loopback): each
+photo goes straight to the bucket with a presigned POST and the report carries only its key;
+whatever goes wrong on that path, the photo is sent inline with the report instead.
+
+In a real browser (Debian's Chromium driven by Playwright), skipped with the reason where either
+is missing, as ``tests/test_pages_browser.py``.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from hazard_reporter.extensions import db
+from tests import test_pages_browser as pages
+from tests.conftest import build_app, close_app, s3_settings
+from tests.test_pages_browser import expect, fill_report, photo_files, report_count
+
+browser = pages.browser  # the fixtures, shared with the pages' other browser tests
+phone = pages.phone
+
+REPORTS = "/api/v1/reports"
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def bucket_reachable() -> bool:
+    """Whether the phone can reach the bucket (a test overrides this to say no)."""
+    return True
+
+
+@pytest.fixture
+def app(tmp_path, s3_endpoint, bucket_reachable):
+    """The app over a bucket; the page's presigned forms point at a port nothing listens on
+    when the phone cannot reach the bucket (the app itself still can)."""
+    settings = s3_settings(s3_endpoint)
+    if not bucket_reachable:
+        settings["S3_PUBLIC_ENDPOINT_URL"] = f"http://127.0.0.1:{closed_port()}"
+    app = build_app(tmp_path, **settings)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def report_bodies(app) -> list[int]:
+    """The size in bytes of every report body the app receives, in order."""
+    from flask import request
+
+    sizes: list[int] = []
+
+    @app.before_request
+    def record():
+        if request.method == "POST" and request.path == REPORTS:
+            sizes.append(request.content_length)
+
+    return sizes
+
+
+def bucket_posts(phone, endpoint: str) -> list[str]:
+    return [url for url in phone.requests if url.startswith(endpoint)]
+
+
+def original_keys(app) -> list[str]:
+    from hazard_reporter.reports.models import Report
+
+    with app.app_context():
+        report = db.session.scalars(select(Report)).one()
+        keys = [photo.original_key for photo in report.photos]
+        db.session.remove()
+        return keys
+
+
+def send_report(phone, live_server, files) -> None:
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    expect(phone.locator("#waiting-count")).to_be_hidden()
+
+
+def test_photos_go_straight_to_the_bucket_and_the_report_names_them(
+    phone, app, live_server, tmp_path, s3_endpoint, report_bodies
+):
+    files = photo_files(tmp_path)
+    send_report(phone, live_server, files)
+
+    assert report_count(app) == 1
+    keys = original_keys(app)
+    assert all(key.startswith("uploads/") for key in keys), keys  # kept where the phone put it
+    storage = app.extensions["hazard_storage"]
+    assert sorted(storage.read(key) for key in keys) == sorted(Path(f).read_bytes() for f in files)
+    assert len(bucket_posts(phone, s3_endpoint)) == len(files)
+    assert len(report_bodies) == 1 and report_bodies[0] < 4096  # fields and keys, no photo
+
+
+def test_a_retry_after_the_photos_reached_the_bucket_sends_only_the_report(
+    phone, app, live_server, tmp_path, s3_endpoint, report_bodies
+):
+    # The network dies after the uploads, before the report gets through: the retry carries
+    # the keys already kept and uploads nothing again.
+    files = photo_files(tmp_path)
+    failures = iter([True])
+    phone.route(
+        f"{live_server}{REPORTS}",
+        lambda route: route.abort() if next(failures, False) else route.continue_(),
+    )
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#pending-list .pending-report")).to_contain_text("第 1 次尝试失败")
+    phone.locator("#pending-list").get_by_role("button", name="立即重试").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+
+    assert report_count(app) == 1
+    assert all(key.startswith("uploads/") for key in original_keys(app))
+    assert len(bucket_posts(phone, s3_endpoint)) == len(files)
+    assert len(report_bodies) == 1 and report_bodies[0] < 4096  # the lost one never arrived
+
+
+@pytest.mark.parametrize("bucket_reachable", [False])
+def test_a_bucket_the_phone_cannot_reach_leaves_the_photos_inline(
+    phone, app, live_server, tmp_path, bucket_reachable
+):
+    files = photo_files(tmp_path)
+    send_report(phone, live_server, files)
+
+    keys = original_keys(app)
+    assert len(keys) == len(files)
+    assert all(key.startswith("originals/") for key in keys), keys  # the app stored them itself
+    tickets = [url for url in phone.requests if urlsplit(url).path == "/api/v1/uploads"]
+    assert len(tickets) == 1  # one failed upload, and the page stops trying the bucket
+
+
+def test_keys_the_server_refuses_are_replaced_by_the_photos_themselves(
+    phone, app, live_server, tmp_path, s3_endpoint
+):
+    # A bucket (or a proxy before it) that says yes and keeps nothing: the report names keys the
+    # server cannot find, and the page sends the photos inline at once.
+    phone.route(
+        f"{s3_endpoint}/**",
+        lambda route: route.fulfill(status=204, headers={"Access-Control-Allow-Origin": "*"}),
+    )
+    files = photo_files(tmp_path)
+    send_report(phone, live_server, files)
+
+    assert report_count(app) == 1
+    keys = original_keys(app)
+    assert len(keys) == len(files)
+    assert all(key.startswith("originals/") for key in keys), keys
+    assert len([url for url in phone.requests if urlsplit(url).path == REPORTS]) == 2
+
+
+def test_the_page_may_upload_to_the_bucket_and_says_so(client, s3_endpoint):
+    response = client.get("/report")
+    csp = response.headers["Content-Security-Policy"]
+    connect_src = next(d for d in csp.split(";") if d.strip().startswith("connect-src"))
+    assert s3_endpoint in connect_src.split()
+    assert b'data-direct-uploads="true"' in response.data
