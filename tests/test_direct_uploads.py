@@ -152,6 +152,18 @@ def test_pages_may_show_photos_from_the_bucket(s3_app, s3_endpoint):
     assert s3_endpoint in img_src.split()
 
 
+def test_the_report_page_uploads_to_the_bucket_only_with_one(s3_app, s3_endpoint, tmp_path):
+    response = s3_app.test_client().get("/report")
+    csp = response.headers["Content-Security-Policy"]
+    connect_src = next(d for d in csp.split(";") if d.strip().startswith("connect-src"))
+    assert s3_endpoint in connect_src.split()  # the page POSTs the photos there
+    assert b'data-direct-uploads="true"' in response.data
+
+    local = build_app(tmp_path / "local", STORAGE="local").test_client().get("/report")
+    assert "connect-src 'self';" in local.headers["Content-Security-Policy"]
+    assert b'data-direct-uploads="false"' in local.data
+
+
 def test_phones_get_links_and_upload_forms_at_the_public_endpoint(tmp_path, s3_endpoint):
     settings = s3_settings(s3_endpoint)
     app = build_app(tmp_path, **settings, S3_PUBLIC_ENDPOINT_URL="https://oss.example.cn")
