@@ -18,6 +18,7 @@ from sqlalchemy import select
 from hazard_reporter.extensions import db
 from tests import test_pages_browser as pages
 from tests.conftest import build_app, close_app, s3_settings
+from tests.fixtures import make_jpeg
 from tests.test_pages_browser import expect, fill_report, photo_files, report_count
 
 browser = pages.browser  # the fixtures, shared with the pages' other browser tests
@@ -80,6 +81,21 @@ def original_keys(app) -> list[str]:
         return keys
 
 
+def stored_bytes(app, keys: list[str]) -> list[bytes]:
+    storage = app.extensions["hazard_storage"]
+    return [storage.read(key) for key in keys]
+
+
+def two_photos(tmp_path) -> list[str]:
+    """Two photos of the suite's own, whatever the corpus holds."""
+    paths = []
+    for name, size in (("first.jpg", (1200, 900)), ("second.jpg", (900, 1200))):
+        path = tmp_path / name
+        path.write_bytes(make_jpeg(*size))
+        paths.append(str(path))
+    return paths
+
+
 def send_report(phone, live_server, files) -> None:
     phone.goto(f"{live_server}/report")
     fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
@@ -97,8 +113,7 @@ def test_photos_go_straight_to_the_bucket_and_the_report_names_them(
     assert report_count(app) == 1
     keys = original_keys(app)
     assert all(key.startswith("uploads/") for key in keys), keys  # kept where the phone put it
-    storage = app.extensions["hazard_storage"]
-    assert sorted(storage.read(key) for key in keys) == sorted(Path(f).read_bytes() for f in files)
+    assert stored_bytes(app, keys) == [Path(f).read_bytes() for f in files]  # in their order
     assert len(bucket_posts(phone, s3_endpoint)) == len(files)
     assert len(report_bodies) == 1 and report_bodies[0] < 4096  # fields and keys, no photo
 
@@ -125,6 +140,77 @@ def test_a_retry_after_the_photos_reached_the_bucket_sends_only_the_report(
     assert all(key.startswith("uploads/") for key in original_keys(app))
     assert len(bucket_posts(phone, s3_endpoint)) == len(files)
     assert len(report_bodies) == 1 and report_bodies[0] < 4096  # the lost one never arrived
+
+
+def test_a_report_whose_photos_are_not_all_in_the_bucket_sends_them_all_inline_in_order(
+    phone, app, live_server, tmp_path, report_bodies
+):
+    # The second photo gets no upload ticket (the client's limit): the report goes with both
+    # photos inline. The server keeps it, but its answer is lost; the retry uploads the second
+    # photo, names both keys in the same order, and is answered with the report already made.
+    files = two_photos(tmp_path)
+    tickets = iter(["go", "limited"])
+    phone.route(
+        f"{live_server}/api/v1/uploads",
+        lambda route: route.continue_()
+        if next(tickets, "go") == "go"
+        else route.fulfill(status=429, json={"error": {"code": "rate_limited"}}),
+    )
+    answers = iter(["lost"])
+
+    def report_route(route):
+        if next(answers, "delivered") == "lost":
+            route.fetch()  # the server takes the report ...
+            route.abort()  # ... and the phone never hears of it
+        else:
+            route.continue_()
+
+    phone.route(f"{live_server}{REPORTS}", report_route)
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#pending-list .pending-report")).to_contain_text("第 1 次尝试失败")
+    assert report_count(app) == 1
+    phone.locator("#pending-list").get_by_role("button", name="立即重试").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+
+    assert report_count(app) == 1
+    keys = original_keys(app)
+    assert all(key.startswith("originals/") for key in keys), keys  # stored from the first try
+    assert stored_bytes(app, keys) == [Path(f).read_bytes() for f in files]
+    assert report_bodies[0] > sum(len(Path(f).read_bytes()) for f in files)  # both inline
+    assert len(report_bodies) == 2 and report_bodies[1] < 4096  # then the keys only
+
+
+def test_a_refused_report_edited_and_sent_again_does_not_upload_its_photos_again(
+    phone, app, live_server, tmp_path, s3_endpoint, report_bodies
+):
+    files = two_photos(tmp_path)
+    answers = iter(["refused"])
+    phone.route(
+        f"{live_server}{REPORTS}",
+        lambda route: route.fulfill(
+            status=422,
+            json={"error": {"code": "description_invalid", "message": "描述太短", "field": "d"}},
+        )
+        if next(answers, "taken") == "refused"
+        else route.continue_(),
+    )
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
+    phone.get_by_role("button", name="发送").click()
+    refused = phone.locator("#pending-list .pending-report")
+    expect(refused).to_contain_text("描述太短")
+    refused.get_by_role("button", name="修改").click()
+    expect(phone.locator("#previews li")).to_have_count(len(files))
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+
+    keys = original_keys(app)
+    assert all(key.startswith("uploads/") for key in keys), keys
+    assert stored_bytes(app, keys) == [Path(f).read_bytes() for f in files]
+    assert len(bucket_posts(phone, s3_endpoint)) == len(files)  # each photo uploaded once
+    assert len(report_bodies) == 1 and report_bodies[0] < 4096
 
 
 @pytest.mark.parametrize("bucket_reachable", [False])

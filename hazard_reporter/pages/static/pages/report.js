@@ -8,8 +8,10 @@
  *
  * Where the photos are kept in a bucket (the form says so in data-direct-uploads), each photo is
  * first sent straight there with a presigned POST from /api/v1/uploads, and its key is kept in the
- * stored report, so that the report itself carries only keys and a retry sends no photo twice.
- * A photo whose upload fails in any way is sent inline with the report instead.
+ * stored report. Once every photo of a report is in the bucket the report carries only their keys,
+ * and a retry sends no photo again. Until then (an upload failed in any way) the report carries
+ * all its photos inline, in their order: the server's Idempotency-Key check compares the photos in
+ * order, so one report never mixes the two.
  *
  * Everything received is written with textContent; no data ever goes through innerHTML.
  */
@@ -517,7 +519,9 @@
       next_at: 0,
       last_error: null,
       fields: fields,
-      photos: photos.map(function (p) { return { name: p.name, type: p.type, blob: p.blob }; }),
+      photos: photos.map(function (p) {
+        return { name: p.name, type: p.type, blob: p.blob, key: p.key || null };
+      }),
       result: null
     };
     $("send").disabled = true;
@@ -546,8 +550,10 @@
   function editRecord(record) {
     clearPhotos();
     (record.photos || []).forEach(function (p) {
+      // A photo already in the bucket keeps its key: it is not uploaded again.
       photos.push({ name: p.name, type: p.type, blob: p.blob, originalSize: p.blob.size,
-                    reduced: false, url: URL.createObjectURL(p.blob), order: photoOrder++ });
+                    reduced: false, url: URL.createObjectURL(p.blob), order: photoOrder++,
+                    key: p.key || null });
     });
     renderPreviews();
     $("description").value = record.fields.description || "";
@@ -592,8 +598,9 @@
     if (f.region_code) { data.append("region_code", f.region_code); }
     data.append("anonymous", f.anonymous ? "true" : "false");
     data.append("immediate_danger", f.immediate_danger ? "true" : "false");
+    var keyed = record.photos.every(function (p) { return p.key; });
     record.photos.forEach(function (p) {
-      if (p.key) { data.append("upload_keys", p.key); } else { data.append("photos", p.blob, p.name); }
+      if (keyed) { data.append("upload_keys", p.key); } else { data.append("photos", p.blob, p.name); }
     });
     return data;
   }
@@ -617,7 +624,13 @@
           form.append(name, ticket.fields[name]);
         });
         form.append("file", photo.blob, photo.name); // a presigned POST takes the file last
-        return fetch(ticket.url, { method: "POST", body: form, credentials: "omit", cache: "no-store" })
+        // A bucket the network silently drops must not hold up the queue behind it: given up
+        // after a minute plus a second for every 32 KB (a 6 MB photo at 256 kbit/s).
+        var abort = new AbortController();
+        var timeout = setTimeout(function () { abort.abort(); },
+                                 60000 + 1000 * Math.ceil(photo.blob.size / 32768));
+        return fetch(ticket.url, { method: "POST", body: form, credentials: "omit",
+                                   cache: "no-store", signal: abort.signal })
           .then(function (answer) {
             if (answer.ok) { return ticket.key; }
             directUploads = false;
@@ -625,22 +638,24 @@
           }, function () {
             directUploads = false;
             return null;
-          });
+          }).finally(function () { clearTimeout(timeout); });
       });
     }).catch(function () { return null; }); // no network: the report's own attempt says so
   }
 
   /** Send the record's photos that are not in the bucket yet, one at a time, keeping each key in
-   * the stored record as soon as the bucket has the photo. */
+   * the stored record as soon as the bucket has the photo; the first failure ends this attempt's
+   * uploads (the report then goes inline, and the next attempt starts from the photo that failed). */
   function uploadPhotos(record) {
     var pending = record.photos.filter(function (p) { return !p.key; });
+    var failed = false;
     return pending.reduce(function (chain, photo, index) {
       return chain.then(function () {
-        if (!directUploads) { return null; }
+        if (!directUploads || failed) { return null; }
         sendingProgress = t("uploading_photo", { n: index + 1, total: pending.length });
         render();
         return uploadOne(photo).then(function (key) {
-          if (!key) { return null; }
+          if (!key) { failed = true; return null; }
           photo.key = key;
           return putRecord(record);
         });
@@ -654,7 +669,7 @@
    * never stored, already another report's): the photos are then sent inline instead. */
   function refusedUploadKeys(record, body) {
     var error = body && body.error;
-    if (!error || !record.photos.some(function (p) { return p.key; })) { return false; }
+    if (!error || !record.photos.every(function (p) { return p.key; })) { return false; }
     return error.field === "upload_keys" || /^upload_/.test(String(error.code || ""));
   }
 
