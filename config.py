@@ -71,7 +71,7 @@ class Config:
     # Direct uploads (S3): a presigned POST lasts S3_PRESIGN_SECONDS; an upload no report claims
     # within UPLOAD_KEEP_HOURS is removed (a phone may upload, go offline, and report later).
     UPLOAD_KEEP_HOURS = 72
-    UPLOAD_SWEEP_SECONDS = 3600  # beat (or the loop): how often unclaimed uploads are removed
+    UPLOAD_SWEEP_SECONDS = 3600  # beat or the loop: how often unclaimed uploads are removed
 
     # Sign-in: short-lived access tokens, rotating refresh tokens, browser session cookies.
     ACCESS_TOKEN_SECONDS = 900
@@ -125,9 +125,6 @@ class Config:
     MAP_TILE_ATTRIBUTION = ""
 
     CERTIFICATE_ISSUER = "四川省总工会"  # printed on commendation certificates
-
-    PAGE_SIZE = 20
-    MAX_PAGE_SIZE = 100
 
     # flask-smorest / OpenAPI
     API_TITLE = "hazard_reporter 隐患随手拍 API"

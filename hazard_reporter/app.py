@@ -161,6 +161,7 @@ def register_triage(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from hazard_reporter.awards.cli import awards_cli
     from hazard_reporter.cli import (
+        background_command,
         create_user_command,
         disable_user_command,
         escalate_command,
@@ -181,6 +182,7 @@ def register_commands(app: Flask) -> None:
         set_role_command,
         disable_user_command,
         escalate_command,
+        background_command,
         duty_report_command,
         regions_cli,
         photos_cli,

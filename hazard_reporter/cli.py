@@ -169,6 +169,29 @@ def escalate_command(loop):
         time.sleep(loop)
 
 
+@click.command("background")
+@click.option("--loop", type=float, default=0, help="Run again every N seconds (0: once).")
+@with_appcontext
+def background_command(loop):
+    """Run the background jobs a serving process runs when HAZARD_BACKGROUND_SECONDS is not 0:
+    the duty report, due deliveries, escalation, missing renditions and, every
+    HAZARD_UPLOAD_SWEEP_SECONDS, unclaimed direct uploads. For the loop switched off without
+    Celery, as one process of its own."""
+    from hazard_reporter.core import background
+
+    app = current_app._get_current_object()
+    while True:
+        succeeded = background.run_once(app)
+        click.echo(
+            ", ".join(f"{name} {'ok' if ok else 'FAILED'}" for name, ok in succeeded.items())
+        )
+        if not loop:
+            if not all(succeeded.values()):
+                raise click.ClickException("a background job failed; the log says why")
+            break
+        time.sleep(loop)
+
+
 photos_cli = AppGroup("photos", help="Photo storage maintenance.")
 
 

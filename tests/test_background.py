@@ -1,13 +1,16 @@
-"""The embedded background loop: outbox, escalation and missed renditions in the serving process."""
+"""The embedded background loop: outbox, escalation, missed renditions and unclaimed uploads in
+the serving process."""
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from hazard_reporter.core import background
+from hazard_reporter.core.db import utcnow
 from hazard_reporter.deliveries.models import Delivery
 from hazard_reporter.duty import tasks as duty_tasks
 from hazard_reporter.extensions import db
@@ -66,3 +69,51 @@ def test_the_loop_starts_with_the_first_request_served(tmp_path, monkeypatch):
     app.test_client().get("/api/v1/sectors")
     app.test_client().get("/api/v1/sectors")
     assert started == ["hazard-background"]  # one loop, however many requests
+
+
+def test_the_loop_removes_unclaimed_direct_uploads_once_an_interval(app, monkeypatch):
+    from hazard_reporter.photos import tasks as photo_tasks
+
+    def new_upload_key() -> str:  # where POST /api/v1/uploads files a phone's photo today
+        return f"uploads/{utcnow():%Y/%m/%d}/{uuid.uuid4().hex}"
+
+    storage = app.extensions["hazard_storage"]
+    keep = timedelta(hours=app.config["UPLOAD_KEEP_HOURS"])
+    first = new_upload_key()
+    storage.put_bytes(first, make_jpeg(), "image/jpeg")
+    monkeypatch.setattr(photo_tasks, "utcnow", lambda: utcnow() + keep + timedelta(minutes=1))
+
+    background.run_once(app, now=1000.0)
+    assert not storage.exists(first)  # no report claimed it within the keep period
+
+    second = new_upload_key()
+    storage.put_bytes(second, make_jpeg(), "image/jpeg")
+    background.run_once(app, now=1000.0 + 15)  # the next tick: the sweep is not due yet
+    assert storage.exists(second)
+    background.run_once(app, now=1000.0 + app.config["UPLOAD_SWEEP_SECONDS"])
+    assert not storage.exists(second)
+
+
+def test_the_background_command_runs_every_job_once_and_says_how_each_went(app, monkeypatch):
+    from hazard_reporter.photos import tasks as photo_tasks
+
+    storage = app.extensions["hazard_storage"]
+    key = f"uploads/{utcnow():%Y/%m/%d}/{uuid.uuid4().hex}"
+    storage.put_bytes(key, make_jpeg(), "image/jpeg")
+    keep = timedelta(hours=app.config["UPLOAD_KEEP_HOURS"])
+    monkeypatch.setattr(photo_tasks, "utcnow", lambda: utcnow() + keep + timedelta(minutes=1))
+
+    result = app.test_cli_runner().invoke(args=["background"])
+    assert result.exit_code == 0, result.output
+    for job in ("duty report", "deliveries", "escalation", "renditions", "unclaimed uploads"):
+        assert f"{job} ok" in result.output
+    assert not storage.exists(key)
+
+    def broken():
+        raise RuntimeError("the database is away")
+
+    monkeypatch.setattr(photo_tasks, "remove_unclaimed_uploads_task", broken)
+    app.extensions.pop("hazard_background_last_runs")  # a new process: the sweep is due again
+    result = app.test_cli_runner().invoke(args=["background"])
+    assert result.exit_code == 1
+    assert "unclaimed uploads FAILED" in result.output and "deliveries ok" in result.output

@@ -1,6 +1,7 @@
 """The embedded default's background work: one daemon thread per serving process that, every few
 seconds, sends the daily duty report once its window closes (15:30), sends due outbox deliveries,
-escalates overdue reports and makes missing photo renditions.
+escalates overdue reports and makes missing photo renditions, and every
+``HAZARD_UPLOAD_SWEEP_SECONDS`` removes the phones' direct uploads no report claimed in time.
 
 It is armed by ``wsgi.py`` (the serving entry point), never by ``create_app``, and starts with the
 first request served, so tests and commands run no thread. At scale, Celery workers and beat do
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from flask import Flask
 
@@ -25,30 +27,51 @@ def wake() -> None:
     _wake.set()
 
 
-def run_once(app: Flask) -> None:
-    """One pass of every background job, each isolated from the others' failures."""
+def _due(app: Flask, name: str, interval_key: str, now: float) -> bool:
+    """True when the job ``name`` has not run in this process for its interval (the config key
+    ``interval_key``, seconds), and then counted as run at ``now``."""
+    last_runs = app.extensions.setdefault("hazard_background_last_runs", {})
+    last = last_runs.get(name)
+    if last is not None and now - last < float(app.config[interval_key]):
+        return False
+    last_runs[name] = now
+    return True
+
+
+def run_once(app: Flask, *, now: float | None = None) -> dict[str, bool]:
+    """One pass of every background job that is due, each isolated from the others' failures;
+    returns whether each job that ran succeeded, by name. ``now`` is a monotonic clock's reading
+    (``time.monotonic()`` when not given)."""
     from hazard_reporter.deliveries.tasks import process_deliveries_task
     from hazard_reporter.duty.tasks import send_duty_reports_task
     from hazard_reporter.extensions import db
     from hazard_reporter.inspection.tasks import escalate_overdue_task
     from hazard_reporter.photos.services import pending_photo_ids
-    from hazard_reporter.photos.tasks import make_derivatives_task
+    from hazard_reporter.photos.tasks import make_derivatives_task, remove_unclaimed_uploads_task
 
-    jobs = (
+    now = time.monotonic() if now is None else now
+    jobs = [
         ("duty report", send_duty_reports_task),
         ("deliveries", process_deliveries_task),
         ("escalation", escalate_overdue_task),
         ("renditions", lambda: [make_derivatives_task(i) for i in pending_photo_ids(db.session)]),
-    )
+    ]
+    # Listing the bucket's recent upload folders is not worth doing every few seconds.
+    if _due(app, "uploads", "UPLOAD_SWEEP_SECONDS", now):
+        jobs.append(("unclaimed uploads", remove_unclaimed_uploads_task))
+    succeeded = {}
     for name, job in jobs:
         with app.app_context():
             try:
                 job()
+                succeeded[name] = True
             except Exception:
                 log.exception("background job %s failed; it runs again at the next tick", name)
                 db.session.rollback()
+                succeeded[name] = False
             finally:
                 db.session.remove()
+    return succeeded
 
 
 def start(app: Flask) -> bool:
