@@ -152,7 +152,9 @@ def check_rules(rules_file):
 
 
 @click.command("escalate")
-@click.option("--loop", type=int, default=0, help="Run again every N seconds (0: once).")
+@click.option(
+    "--loop", type=click.IntRange(min=0), default=0, help="Run again every N seconds (0: once)."
+)
 @with_appcontext
 def escalate_command(loop):
     """Escalate overdue reports to the parent region, once per missed deadline."""
@@ -170,15 +172,24 @@ def escalate_command(loop):
 
 
 @click.command("background")
-@click.option("--loop", type=float, default=0, help="Run again every N seconds (0: once).")
+@click.option(
+    "--loop", type=click.IntRange(min=0), default=0, help="Run again every N seconds (0: once)."
+)
 @with_appcontext
 def background_command(loop):
-    """Run the background jobs a serving process runs when HAZARD_BACKGROUND_SECONDS is not 0:
-    the duty report, due deliveries, escalation, missing renditions and, every
-    HAZARD_UPLOAD_SWEEP_SECONDS, unclaimed direct uploads. For the loop switched off without
-    Celery, as one process of its own."""
+    """Run the jobs of the serving processes' background loop, for HAZARD_BACKGROUND_SECONDS=0
+    without Celery: the duty report, due deliveries, escalation, missing renditions and unclaimed
+    direct uploads. One run does them all; with --loop the uploads sweep runs once every
+    HAZARD_UPLOAD_SWEEP_SECONDS, the others every N seconds."""
     from hazard_reporter.core import background
 
+    config = current_app.config
+    if config["TASK_RUNNER"] != "inline" or float(config.get("BACKGROUND_SECONDS") or 0) > 0:
+        click.echo(
+            "note: Celery's beat or the serving processes' loop already runs these jobs; "
+            "running them here too is harmless but wasted work",
+            err=True,
+        )
     app = current_app._get_current_object()
     while True:
         succeeded = background.run_once(app)

@@ -7,6 +7,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from hazard_reporter.core import background
@@ -71,49 +72,94 @@ def test_the_loop_starts_with_the_first_request_served(tmp_path, monkeypatch):
     assert started == ["hazard-background"]  # one loop, however many requests
 
 
-def test_the_loop_removes_unclaimed_direct_uploads_once_an_interval(app, monkeypatch):
+def new_upload(app) -> str:
+    """A phone's direct upload filed where ``POST /api/v1/uploads`` files it today; its key."""
+    key = f"uploads/{utcnow():%Y/%m/%d}/{uuid.uuid4().hex}"
+    app.extensions["hazard_storage"].put_bytes(key, make_jpeg(), "image/jpeg")
+    return key
+
+
+@pytest.fixture
+def keep_period_over(app, monkeypatch):
+    """The uploads sweep's clock set past the keep period: every upload is unclaimed too long."""
     from hazard_reporter.photos import tasks as photo_tasks
 
-    def new_upload_key() -> str:  # where POST /api/v1/uploads files a phone's photo today
-        return f"uploads/{utcnow():%Y/%m/%d}/{uuid.uuid4().hex}"
-
-    storage = app.extensions["hazard_storage"]
     keep = timedelta(hours=app.config["UPLOAD_KEEP_HOURS"])
-    first = new_upload_key()
-    storage.put_bytes(first, make_jpeg(), "image/jpeg")
     monkeypatch.setattr(photo_tasks, "utcnow", lambda: utcnow() + keep + timedelta(minutes=1))
 
-    background.run_once(app, now=1000.0)
+
+def test_the_loop_removes_unclaimed_direct_uploads_once_an_interval(app, keep_period_over):
+    storage = app.extensions["hazard_storage"]
+    first = new_upload(app)
+    assert background.run_once(app, clock=1000.0)["unclaimed uploads"] is True
     assert not storage.exists(first)  # no report claimed it within the keep period
 
-    second = new_upload_key()
-    storage.put_bytes(second, make_jpeg(), "image/jpeg")
-    background.run_once(app, now=1000.0 + 15)  # the next tick: the sweep is not due yet
+    second = new_upload(app)
+    ran = background.run_once(app, clock=1000.0 + 15)  # the next tick: the sweep is not due yet
+    assert "unclaimed uploads" not in ran and ran["deliveries"] is True
     assert storage.exists(second)
-    background.run_once(app, now=1000.0 + app.config["UPLOAD_SWEEP_SECONDS"])
+    background.run_once(app, clock=1000.0 + app.config["UPLOAD_SWEEP_SECONDS"])
     assert not storage.exists(second)
 
 
-def test_the_background_command_runs_every_job_once_and_says_how_each_went(app, monkeypatch):
+def test_a_failed_uploads_sweep_runs_again_at_the_next_tick(app, keep_period_over, monkeypatch):
     from hazard_reporter.photos import tasks as photo_tasks
 
-    storage = app.extensions["hazard_storage"]
-    key = f"uploads/{utcnow():%Y/%m/%d}/{uuid.uuid4().hex}"
-    storage.put_bytes(key, make_jpeg(), "image/jpeg")
-    keep = timedelta(hours=app.config["UPLOAD_KEEP_HOURS"])
-    monkeypatch.setattr(photo_tasks, "utcnow", lambda: utcnow() + keep + timedelta(minutes=1))
+    key = new_upload(app)
+    sweep = photo_tasks.remove_unclaimed_uploads_task
 
+    def bucket_away():
+        raise RuntimeError("the bucket is away")
+
+    monkeypatch.setattr(photo_tasks, "remove_unclaimed_uploads_task", bucket_away)
+    assert background.run_once(app, clock=1000.0)["unclaimed uploads"] is False
+    monkeypatch.setattr(photo_tasks, "remove_unclaimed_uploads_task", sweep)
+    assert background.run_once(app, clock=1000.0 + 15)["unclaimed uploads"] is True
+    assert not app.extensions["hazard_storage"].exists(key)
+
+
+def test_the_background_command_runs_every_job_and_says_how_each_went(
+    app, keep_period_over, monkeypatch
+):
+    from hazard_reporter.deliveries import tasks as delivery_tasks
+
+    key = new_upload(app)
     result = app.test_cli_runner().invoke(args=["background"])
     assert result.exit_code == 0, result.output
     for job in ("duty report", "deliveries", "escalation", "renditions", "unclaimed uploads"):
         assert f"{job} ok" in result.output
-    assert not storage.exists(key)
+    assert not app.extensions["hazard_storage"].exists(key)
 
-    def broken():
+    def database_away():
         raise RuntimeError("the database is away")
 
-    monkeypatch.setattr(photo_tasks, "remove_unclaimed_uploads_task", broken)
+    monkeypatch.setattr(delivery_tasks, "process_deliveries_task", database_away)
     app.extensions.pop("hazard_background_last_runs")  # a new process: the sweep is due again
+    key = new_upload(app)
     result = app.test_cli_runner().invoke(args=["background"])
-    assert result.exit_code == 1
-    assert "unclaimed uploads FAILED" in result.output and "deliveries ok" in result.output
+    assert result.exit_code == 1  # a cron job or a unit sees the failure
+    assert "deliveries FAILED" in result.output
+    assert "escalation ok" in result.output and "unclaimed uploads ok" in result.output
+    assert not app.extensions["hazard_storage"].exists(key)  # the jobs after it still ran
+
+
+def test_the_background_command_loops_and_spaces_the_uploads_sweep(app, monkeypatch):
+    from hazard_reporter import cli
+
+    class Stop(Exception):
+        pass
+
+    ticks = []
+
+    def sleep(seconds):
+        ticks.append(seconds)
+        if len(ticks) == 3:
+            raise Stop  # after three passes
+
+    monkeypatch.setattr(cli.time, "sleep", sleep)
+    result = app.test_cli_runner().invoke(args=["background", "--loop", "15"])
+    assert isinstance(result.exception, Stop) and ticks == [15, 15, 15]
+    passes = [line for line in result.output.splitlines() if "deliveries" in line]
+    assert len(passes) == 3
+    assert "unclaimed uploads ok" in passes[0]
+    assert not any("unclaimed uploads" in line for line in passes[1:])  # once an hour, not a tick

@@ -27,21 +27,23 @@ def wake() -> None:
     _wake.set()
 
 
-def _due(app: Flask, name: str, interval_key: str, now: float) -> bool:
-    """True when the job ``name`` has not run in this process for its interval (the config key
-    ``interval_key``, seconds), and then counted as run at ``now``."""
-    last_runs = app.extensions.setdefault("hazard_background_last_runs", {})
-    last = last_runs.get(name)
-    if last is not None and now - last < float(app.config[interval_key]):
-        return False
-    last_runs[name] = now
-    return True
+# Jobs run once an interval rather than at every tick (listing the bucket's recent upload folders
+# is not worth doing every few seconds): the job's name and the setting of its interval, seconds.
+_SPACED = {"unclaimed uploads": "UPLOAD_SWEEP_SECONDS"}
+_LAST_RUNS = "hazard_background_last_runs"  # app.extensions: when each spaced job last succeeded
 
 
-def run_once(app: Flask, *, now: float | None = None) -> dict[str, bool]:
+def _due(app: Flask, name: str, clock: float) -> bool:
+    """True unless the spaced job ``name`` succeeded in this process less than its interval
+    before ``clock``."""
+    last = app.extensions.get(_LAST_RUNS, {}).get(name)
+    return last is None or clock - last >= float(app.config[_SPACED[name]])
+
+
+def run_once(app: Flask, *, clock: float | None = None) -> dict[str, bool]:
     """One pass of every background job that is due, each isolated from the others' failures;
-    returns whether each job that ran succeeded, by name. ``now`` is a monotonic clock's reading
-    (``time.monotonic()`` when not given)."""
+    returns whether each job that ran succeeded, by name. ``clock`` is a ``time.monotonic()``
+    reading (the current one when not given); a spaced job that fails is due again at once."""
     from hazard_reporter.deliveries.tasks import process_deliveries_task
     from hazard_reporter.duty.tasks import send_duty_reports_task
     from hazard_reporter.extensions import db
@@ -49,18 +51,18 @@ def run_once(app: Flask, *, now: float | None = None) -> dict[str, bool]:
     from hazard_reporter.photos.services import pending_photo_ids
     from hazard_reporter.photos.tasks import make_derivatives_task, remove_unclaimed_uploads_task
 
-    now = time.monotonic() if now is None else now
+    clock = time.monotonic() if clock is None else clock
     jobs = [
         ("duty report", send_duty_reports_task),
         ("deliveries", process_deliveries_task),
         ("escalation", escalate_overdue_task),
         ("renditions", lambda: [make_derivatives_task(i) for i in pending_photo_ids(db.session)]),
+        ("unclaimed uploads", remove_unclaimed_uploads_task),
     ]
-    # Listing the bucket's recent upload folders is not worth doing every few seconds.
-    if _due(app, "uploads", "UPLOAD_SWEEP_SECONDS", now):
-        jobs.append(("unclaimed uploads", remove_unclaimed_uploads_task))
     succeeded = {}
     for name, job in jobs:
+        if name in _SPACED and not _due(app, name, clock):
+            continue
         with app.app_context():
             try:
                 job()
@@ -71,6 +73,8 @@ def run_once(app: Flask, *, now: float | None = None) -> dict[str, bool]:
                 succeeded[name] = False
             finally:
                 db.session.remove()
+        if succeeded[name] and name in _SPACED:
+            app.extensions.setdefault(_LAST_RUNS, {})[name] = clock
     return succeeded
 
 
@@ -86,7 +90,10 @@ def start(app: Flask) -> bool:
 
     def loop() -> None:
         while True:
-            run_once(app)
+            try:
+                run_once(app)
+            except Exception:  # the database gone even for a rollback: the thread must live on
+                log.exception("background pass failed; the loop runs again at the next tick")
             _wake.wait(seconds)
             _wake.clear()
 
