@@ -98,6 +98,17 @@ def disable_user_command(phone, enable):
 regions_cli = AppGroup("regions", help="Region reference data.")
 
 
+@regions_cli.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def import_regions(csv_file):
+    """Create or update regions from CSV: code,name_zh,name_en,level,parent_code."""
+    try:
+        created, updated = region_services.import_regions_csv(db.session, csv_file.read())
+    except HazardError as error:
+        _fail(error)
+    click.echo(f"imported {created + updated} region(s): {created} new, {updated} updated")
+
+
 @regions_cli.command("import-boundaries")
 @click.argument("geojson", type=click.File("r", encoding="utf-8"))
 def import_boundaries(geojson):

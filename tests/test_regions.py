@@ -55,3 +55,86 @@ def test_import_command_refuses_unknown_codes_and_changes_nothing(app, tmp_path)
     assert result.exit_code != 0 and "999999" in result.output
     with app.app_context():
         assert locate(db.session, 31.5, 104.7) is None
+
+
+# The region hierarchy from CSV: rows in any order, parents before children in the database.
+HIERARCHY = """\ufeffcode,name_zh,name_en,level,parent_code
+510802,利州区,Lizhou District,county,510800
+510800,广元市,Guangyuan City,city,510000
+510000,四川省,Sichuan Province,province,
+510802001,利州经济开发区,,park,510802
+500000,重庆市,Chongqing,province,
+500101,万州区,,county,500000
+"""
+
+
+def import_regions(app, tmp_path, text):
+    path = tmp_path / "regions.csv"
+    path.write_text(text, encoding="utf-8")
+    return app.test_cli_runner().invoke(args=["regions", "import", str(path)])
+
+
+def test_import_loads_the_hierarchy_in_any_order_and_reports_can_name_it(app, tmp_path):
+    from tests.test_reports_api import post_report
+
+    result = import_regions(app, tmp_path, HIERARCHY)
+    assert result.exit_code == 0, result.output
+    assert "5 new, 1 updated" in result.output  # 四川省 was seeded
+    with app.app_context():
+        from hazard_reporter.regions.services import get_region, subtree_codes
+
+        assert get_region(db.session, "510802").parent.name_zh == "广元市"
+        assert get_region(db.session, "510802001").level == "park"
+        assert get_region(db.session, "500101").name_en is None
+        assert set(subtree_codes(db.session, "510800")) == {"510800", "510802", "510802001"}
+        assert "510700" in subtree_codes(db.session, "510000")  # the seeded city stays
+    report = post_report(app.test_client(), region_code="510802")
+    assert report.status_code == 201, report.get_json()
+    assert report.get_json()["region"]["code"] == "510802"
+
+
+def test_import_again_updates_names_and_keeps_boundaries(app, tmp_path):
+    square = [[104.6, 31.4], [104.8, 31.4], [104.8, 31.6], [104.6, 31.6], [104.6, 31.4]]
+    assert import_regions(app, tmp_path, HIERARCHY).exit_code == 0
+    boundaries = tmp_path / "lizhou.geojson"
+    boundaries.write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature("510802", square)]})
+    )
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["regions", "import-boundaries", str(boundaries)]).exit_code == 0
+
+    renamed = HIERARCHY.replace("利州区,Lizhou District", "利州区,Lizhou")
+    result = import_regions(app, tmp_path, renamed)
+    assert result.exit_code == 0 and "0 new, 6 updated" in result.output
+    with app.app_context():
+        assert locate(db.session, 31.5, 104.7).name_en == "Lizhou"
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "says"),
+    [
+        ("510803,昭化区,,county,519999", "line 8: parent_code 519999 is neither"),
+        ("510803,昭化区,,district,510800", "line 8: level 'district' is not one of"),
+        ("510803,昭化区,,county,", "line 8: a province has no parent_code"),
+        ("510800,广元,,city,510000", "line 8: code 510800 is already on line 3"),
+        ("51-803,昭化区,,county,510800", "line 8: code '51-803' is not 6 to 12 digits"),
+        ("510803,,,county,510800", "line 8: name_zh is required"),
+        ("510803,昭化区," + "Z" * 101 + ",county,510800", "line 8: name_en is longer than 100"),
+        ("510803,昭化区,,city,510802", "line 8: a city cannot be under 510802, a county"),
+        ("510700,绵阳市,,park,510000", "line 8: 510700 cannot become a park: 510703, a county"),
+    ],
+)
+def test_a_bad_row_is_named_and_nothing_is_imported(app, tmp_path, bad_row, says):
+    result = import_regions(app, tmp_path, HIERARCHY + bad_row + "\n")
+    assert result.exit_code == 1
+    assert says in result.output
+    with app.app_context():
+        from hazard_reporter.regions.services import get_region
+
+        assert get_region(db.session, "510800") is None  # all rows or none
+        assert get_region(db.session, "510700").level == "city"
+
+
+def test_a_file_without_the_columns_is_refused(app, tmp_path):
+    result = import_regions(app, tmp_path, "编码,名称\n510800,广元市\n")
+    assert result.exit_code == 1 and "line 2: no column 'code'" in result.output

@@ -1,10 +1,14 @@
-"""Region look-ups: by code, subtree, and point-in-boundary."""
+"""Region look-ups (by code, subtree, point-in-boundary) and the hierarchy's import."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+import re
 
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, load_only
+
+from hazard_reporter.core.csvfile import csv_rows
+from hazard_reporter.errors import ValidationFailed
 from hazard_reporter.geo.polygons import bbox, contains
 from hazard_reporter.regions.models import Region, RegionLevel
 
@@ -92,3 +96,115 @@ def import_boundaries(session: Session, collection: dict) -> list[str]:
         region.min_lat, region.min_lon, region.max_lat, region.max_lon = bbox(geometry)
         updated.append(code)
     return updated
+
+
+_REGION_CODE = re.compile(r"^[0-9]{6,12}$")  # GB/T 2260 (6 digits), longer for parks
+_LEVELS = ", ".join(level.value for level in RegionLevel)
+_NAME_MAX = Region.name_zh.type.length  # name_en's too
+
+
+def _region_row(row: dict[str, str]) -> dict:
+    """One CSV row as ``upsert_region``'s arguments; a bad cell raises ValueError."""
+    code = row["code"].strip()
+    if not _REGION_CODE.match(code):
+        raise ValueError(f"code {code!r} is not 6 to 12 digits (GB/T 2260)")
+    name_zh = row["name_zh"].strip()
+    if not name_zh:
+        raise ValueError("name_zh is required")
+    name_en = (row.get("name_en") or "").strip() or None
+    for column, name in (("name_zh", name_zh), ("name_en", name_en)):
+        if name is not None and len(name) > _NAME_MAX:
+            raise ValueError(f"{column} is longer than {_NAME_MAX} characters")
+    try:
+        level = RegionLevel(row["level"].strip())
+    except ValueError:
+        raise ValueError(f"level {row['level'].strip()!r} is not one of {_LEVELS}") from None
+    parent_code = (row.get("parent_code") or "").strip() or None
+    if (parent_code is None) != (level is RegionLevel.PROVINCE):
+        raise ValueError("a province has no parent_code; every other region needs one")
+    return {
+        "code": code,
+        "name_zh": name_zh,
+        "name_en": name_en,
+        "level": level,
+        "parent_code": parent_code,
+    }
+
+
+def import_regions_csv(session: Session, text: str) -> tuple[int, int]:
+    """Create or update regions from CSV with the header ``code,name_zh,name_en,level,
+    parent_code`` (level one of province, city, county, park; no parent for a province), rows in
+    any order. A parent must be in the file or already loaded, at a level above its child's; a
+    region's boundary is kept. All rows or none: a bad row raises ValidationFailed naming its
+    line. Returns (created, updated)."""
+    rows = csv_rows(text)
+    # Every region without its boundary (a county's can be megabytes): the objects to update.
+    loaded = {
+        region.code: region
+        for region in session.scalars(
+            select(Region).options(
+                load_only(
+                    Region.code, Region.name_zh, Region.name_en, Region.level, Region.parent_code
+                )
+            )
+        )
+    }
+    incoming: dict[str, tuple[int, dict]] = {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            data = _region_row(row)
+        except (KeyError, ValueError) as exc:
+            detail = f"no column {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ValidationFailed(field="csv", detail=f"line {line}: {detail}") from None
+        if data["code"] in incoming:
+            first = incoming[data["code"]][0]
+            raise ValidationFailed(
+                field="csv", detail=f"line {line}: code {data['code']} is already on line {first}"
+            )
+        incoming[data["code"]] = (line, data)
+
+    def level_of(code: str) -> RegionLevel:
+        return incoming[code][1]["level"] if code in incoming else RegionLevel(loaded[code].level)
+
+    for line, data in incoming.values():
+        parent = data["parent_code"]
+        if parent is None:
+            continue
+        if parent not in incoming and parent not in loaded:
+            raise ValidationFailed(
+                field="csv",
+                detail=f"line {line}: parent_code {parent} is neither in the file nor loaded",
+            )
+        if level_of(parent).depth >= data["level"].depth:
+            raise ValidationFailed(
+                field="csv",
+                detail=f"line {line}: a {data['level'].value} cannot be under {parent}, "
+                f"a {level_of(parent).value}",
+            )
+    for child in loaded.values():  # regions already loaded under one whose level changes
+        if child.code not in incoming and child.parent_code in incoming:
+            line, data = incoming[child.parent_code]
+            if data["level"].depth >= RegionLevel(child.level).depth:
+                raise ValidationFailed(
+                    field="csv",
+                    detail=f"line {line}: {data['code']} cannot become a {data['level'].value}: "
+                    f"{child.code}, a {child.level}, is under it",
+                )
+
+    created = updated = 0
+    try:
+        # Parents first, a level at a time: rows are written in the order they are flushed.
+        for level in RegionLevel:
+            for _line, data in incoming.values():
+                if data["level"] is level:
+                    if data["code"] in loaded:
+                        updated += 1
+                    else:
+                        created += 1
+                    upsert_region(session, **data)
+            session.flush()
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return created, updated

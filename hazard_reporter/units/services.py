@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hazard_reporter.core.csvfile import csv_rows
 from hazard_reporter.errors import NotFound, UnitSlugTaken, UnknownRegion, ValidationFailed
 from hazard_reporter.regions.models import Region
 from hazard_reporter.reports.models import RoutingRule
@@ -110,27 +109,11 @@ def save_rule(
     return rule
 
 
-def _csv_rows(text: str) -> list[dict[str, str]]:
-    """The rows of a CSV body (cells of short rows read as empty, cells beyond the header
-    dropped); text that is not CSV raises ValidationFailed naming its line."""
-    if "\x00" in text:  # Python's csv reads it, PostgreSQL cannot store it
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise ValidationFailed(field="csv", detail=f"line {line}: NUL character (U+0000)")
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    rows = []
-    try:
-        for row in reader:
-            rows.append({key: value or "" for key, value in row.items() if key is not None})
-    except csv.Error as exc:
-        raise ValidationFailed(field="csv", detail=f"line {reader.line_num}: {exc}") from None
-    return rows
-
-
 def import_units_csv(session: Session, text: str) -> int:
     """Create or update units from CSV with the header
     ``slug,name_zh,name_en,region_code,sectors,channels`` (sectors separated by ``;``, channels a
     JSON list). All rows or none: a bad row raises ValidationFailed naming its line."""
-    rows = _csv_rows(text)
+    rows = csv_rows(text)
     saved = 0
     try:
         for line, row in enumerate(rows, start=2):
@@ -170,7 +153,7 @@ def import_units_csv(session: Session, text: str) -> int:
 def import_rules_csv(session: Session, text: str) -> int:
     """Create or replace routing rules from CSV ``region_code,sector,unit_slug`` (empty sector:
     every sector). All rows or none."""
-    rows = _csv_rows(text)
+    rows = csv_rows(text)
     count = 0
     for line, row in enumerate(rows, start=2):
         unit = session.scalar(select(Unit).where(Unit.slug == (row.get("unit_slug") or "").strip()))
