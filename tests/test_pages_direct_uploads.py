@@ -224,7 +224,39 @@ def test_a_bucket_the_phone_cannot_reach_leaves_the_photos_inline(
     assert len(keys) == len(files)
     assert all(key.startswith("originals/") for key in keys), keys  # the app stored them itself
     tickets = [url for url in phone.requests if urlsplit(url).path == "/api/v1/uploads"]
-    assert len(tickets) == 1  # one failed upload, and the page stops trying the bucket
+    assert len(tickets) == 1  # one failed upload ends the attempt's uploads
+
+    # The app answered where the bucket did not: the page stops trying the bucket.
+    fill_report(phone, files, sector="construction", description="基坑边缘没有护栏")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(2)
+    tickets = [url for url in phone.requests if urlsplit(url).path == "/api/v1/uploads"]
+    assert len(tickets) == 1
+
+
+def test_a_phone_that_lost_its_network_during_an_upload_tries_the_bucket_again(
+    phone, app, live_server, tmp_path, s3_endpoint, report_bodies
+):
+    # The first attempt's upload and its report both fail to reach anything: the page cannot tell
+    # the bucket from the network, so the retry tries the bucket again, and the photos go there.
+    def fails_once():
+        failures = iter([True])
+        return lambda route: route.abort() if next(failures, False) else route.continue_()
+
+    files = photo_files(tmp_path)
+    phone.route(f"{s3_endpoint}/**", fails_once())
+    phone.route(f"{live_server}{REPORTS}", fails_once())
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#pending-list .pending-report")).to_contain_text("第 1 次尝试失败")
+    phone.locator("#pending-list").get_by_role("button", name="立即重试").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+
+    keys = original_keys(app)
+    assert all(key.startswith("uploads/") for key in keys), keys
+    assert stored_bytes(app, keys) == [Path(f).read_bytes() for f in files]
+    assert len(report_bodies) == 1 and report_bodies[0] < 4096  # the keys only
 
 
 def test_keys_the_server_refuses_are_replaced_by_the_photos_themselves(

@@ -579,6 +579,9 @@
   // once the bucket fails: a network that cannot reach it (or a bucket without CORS for this
   // site) would otherwise cost every report its photos twice.
   var directUploads = false;
+  // An upload that got no answer at all is the bucket's fault only if the app then answers the
+  // report: a phone that lost its network altogether tries the bucket again next time.
+  var bucketSilent = false;
 
   function formData(record) {
     var f = record.fields;
@@ -633,10 +636,10 @@
                                    cache: "no-store", signal: abort.signal })
           .then(function (answer) {
             if (answer.ok) { return ticket.key; }
-            directUploads = false;
+            directUploads = false; // the bucket answered no
             return null;
           }, function () {
-            directUploads = false;
+            bucketSilent = true; // unreachable, no CORS, or timed out: postReport decides
             return null;
           }).finally(function () { clearTimeout(timeout); });
       });
@@ -691,6 +694,7 @@
 
   function sendOne(record) {
     sendingKey = record.key;
+    bucketSilent = false;
     render();
     return (directUploads ? uploadPhotos(record) : Promise.resolve()).then(function () {
       return postReport(record);
@@ -709,6 +713,8 @@
       credentials: "omit",
       cache: "no-store"
     }).then(function (response) {
+      if (bucketSilent) { directUploads = false; } // the app answers where the bucket did not
+      bucketSilent = false;
       return response.json().catch(function () { return null; }).then(function (body) {
         if (response.ok && body && body.id) { return markSent(record, body); }
         if (response.status < 500 && refusedUploadKeys(record, body)) {
@@ -725,6 +731,7 @@
         return putRecord(record);
       });
     }, function () {
+      bucketSilent = false; // no network at all: the bucket may well be fine
       return backoff(record, t("network_error"), 0); // offline, DNS, reset: try again later
     });
   }
