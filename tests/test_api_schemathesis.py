@@ -253,7 +253,9 @@ def test_a_routing_rule_without_a_sector_covers_every_sector(client, admin):
     assert response.json["sector"] is None
 
 
-@pytest.mark.parametrize("path", ["/api/v1/units/import", "/api/v1/routing-rules/import"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/units/import", "/api/v1/routing-rules/import", "/api/v1/regions/import"]
+)
 @pytest.mark.parametrize(
     "body",
     ['a,b\r\n"x\ry"z\r\n', 'region_code,sector,unit_slug\n"unclosed\n', "a\n" + "x" * 200_000],

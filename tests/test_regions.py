@@ -108,6 +108,8 @@ def test_import_again_updates_names_and_keeps_boundaries(app, tmp_path):
     assert result.exit_code == 0 and "0 new, 6 updated" in result.output
     with app.app_context():
         assert locate(db.session, 31.5, 104.7).name_en == "Lizhou"
+    listed = app.test_client().get("/api/v1/regions?parent=510800").get_json()
+    assert [(r["code"], r["has_boundary"]) for r in listed] == [("510802", True)]
 
 
 @pytest.mark.parametrize(
@@ -138,3 +140,34 @@ def test_a_bad_row_is_named_and_nothing_is_imported(app, tmp_path, bad_row, says
 def test_a_file_without_the_columns_is_refused(app, tmp_path):
     result = import_regions(app, tmp_path, "编码,名称\n510800,广元市\n")
     assert result.exit_code == 1 and "line 2: no column 'code'" in result.output
+
+
+def test_admins_import_the_hierarchy_through_the_api_too(app, client):
+    from tests.conftest import make_user
+
+    admin = make_user(app, "admin")["headers"]
+    inspector = make_user(app, "inspector", regions=["510000"])["headers"]
+    body = HIERARCHY.encode()
+    refused = client.post(
+        "/api/v1/regions/import", data=body, content_type="text/csv", headers=inspector
+    )
+    assert refused.status_code == 403
+    response = client.post(
+        "/api/v1/regions/import", data=body, content_type="text/csv", headers=admin
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"imported": 6, "created": 5, "updated": 1}
+    children = client.get("/api/v1/regions?parent=510800").get_json()
+    assert [(r["code"], r["name_zh"], r["has_boundary"]) for r in children] == [
+        ("510802", "利州区", False)
+    ]
+
+    bad = client.post(
+        "/api/v1/regions/import",
+        data=body + b"510803,,,county,510800\n",
+        content_type="text/csv",
+        headers={**admin, "Accept-Language": "zh"},
+    )
+    assert bad.status_code == 422
+    error = bad.get_json()["error"]
+    assert error["field"] == "csv" and "line 8" in error["message"]

@@ -283,6 +283,7 @@ ROUTES: dict[tuple[str, str], tuple[object, dict | None]] = {
     ("GET", "/api/v1/openapi.json"): (PUBLIC, None),
     ("GET", "/api/v1/sectors"): (PUBLIC, None),
     ("GET", "/api/v1/regions"): (PUBLIC, None),
+    ("POST", "/api/v1/regions/import"): (("admin",), None),
     ("GET", "/api/v1/health"): (PUBLIC, None),  # for load balancers and probes
     ("POST", "/api/v1/auth/signup"): (PUBLIC, {"phone": "13911112222", "password": PASSWORD}),
     ("POST", "/api/v1/auth/login"): (PUBLIC, {"phone": "13911113333", "password": PASSWORD}),

@@ -1,12 +1,23 @@
-"""GET /api/v1/regions."""
+"""GET /api/v1/regions, and the hierarchy's CSV import."""
 
+from flask import request
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
+from hazard_reporter.accounts.models import Role
 from hazard_reporter.core.api import HazardBlueprint
+from hazard_reporter.core.auth import requires
 from hazard_reporter.core.i18n import pick
 from hazard_reporter.extensions import db
+from hazard_reporter.regions import services
 from hazard_reporter.regions.models import Region
-from hazard_reporter.regions.schemas import RegionQuerySchema, RegionSchema
+from hazard_reporter.regions.schemas import (
+    RegionImportResultSchema,
+    RegionQuerySchema,
+    RegionSchema,
+)
+
+CSV_BODY = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 blp = HazardBlueprint("regions", __name__, url_prefix="/api/v1/regions", description="地区 Regions")
 
@@ -16,7 +27,8 @@ blp = HazardBlueprint("regions", __name__, url_prefix="/api/v1/regions", descrip
 @blp.response(200, RegionSchema(many=True))
 def list_regions(query):
     """The region hierarchy (GB/T 2260 codes), or the children of ``parent``."""
-    statement = select(Region).order_by(Region.code)
+    # Without the boundaries: a county's can be megabytes, and its box says whether it has one.
+    statement = select(Region).options(defer(Region.boundary)).order_by(Region.code)
     if "parent" in query:
         statement = statement.where(Region.parent_code == query["parent"])
     return [
@@ -27,7 +39,17 @@ def list_regions(query):
             "name_en": r.name_en,
             "level": r.level,
             "parent_code": r.parent_code,
-            "has_boundary": r.boundary is not None,
+            "has_boundary": r.min_lat is not None,
         }
         for r in db.session.scalars(statement)
     ]
+
+
+@blp.route("/import", methods=["POST"])
+@blp.response(200, RegionImportResultSchema)
+@blp.doc(requestBody=CSV_BODY)
+@requires(Role.ADMIN)
+def import_regions():
+    """Create or update regions from CSV: code,name_zh,name_en,level,parent_code (any order)."""
+    created, updated = services.import_regions_csv(db.session, request.get_data(as_text=True))
+    return {"imported": created + updated, "created": created, "updated": updated}

@@ -19,3 +19,9 @@ class RegionSchema(ma.Schema):
     level = ma.fields.String(metadata={"description": "province | city | county | park"})
     parent_code = ma.fields.String(allow_none=True)
     has_boundary = ma.fields.Boolean()
+
+
+class RegionImportResultSchema(ma.Schema):
+    imported = ma.fields.Integer()
+    created = ma.fields.Integer()
+    updated = ma.fields.Integer()
