@@ -104,6 +104,23 @@ def send_report(phone, live_server, files) -> None:
     expect(phone.locator("#waiting-count")).to_be_hidden()
 
 
+def fails_once():
+    """A route handler that cuts the first request off, as a network drop would, and lets the
+    rest through."""
+    failures = iter([True])
+    return lambda route: route.abort() if next(failures, False) else route.continue_()
+
+
+def send_report_after_a_failed_attempt(phone, live_server, files) -> None:
+    """Send a report whose first attempt fails, then retry it from its card until it is sent."""
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#pending-list .pending-report")).to_contain_text("第 1 次尝试失败")
+    phone.locator("#pending-list").get_by_role("button", name="立即重试").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+
+
 def test_photos_go_straight_to_the_bucket_and_the_report_names_them(
     phone, app, live_server, tmp_path, s3_endpoint, report_bodies
 ):
@@ -124,17 +141,8 @@ def test_a_retry_after_the_photos_reached_the_bucket_sends_only_the_report(
     # The network dies after the uploads, before the report gets through: the retry carries
     # the keys already kept and uploads nothing again.
     files = photo_files(tmp_path)
-    failures = iter([True])
-    phone.route(
-        f"{live_server}{REPORTS}",
-        lambda route: route.abort() if next(failures, False) else route.continue_(),
-    )
-    phone.goto(f"{live_server}/report")
-    fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
-    phone.get_by_role("button", name="发送").click()
-    expect(phone.locator("#pending-list .pending-report")).to_contain_text("第 1 次尝试失败")
-    phone.locator("#pending-list").get_by_role("button", name="立即重试").click()
-    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    phone.route(f"{live_server}{REPORTS}", fails_once())
+    send_report_after_a_failed_attempt(phone, live_server, files)
 
     assert report_count(app) == 1
     assert all(key.startswith("uploads/") for key in original_keys(app))
@@ -239,19 +247,10 @@ def test_a_phone_that_lost_its_network_during_an_upload_tries_the_bucket_again(
 ):
     # The first attempt's upload and its report both fail to reach anything: the page cannot tell
     # the bucket from the network, so the retry tries the bucket again, and the photos go there.
-    def fails_once():
-        failures = iter([True])
-        return lambda route: route.abort() if next(failures, False) else route.continue_()
-
     files = photo_files(tmp_path)
     phone.route(f"{s3_endpoint}/**", fails_once())
     phone.route(f"{live_server}{REPORTS}", fails_once())
-    phone.goto(f"{live_server}/report")
-    fill_report(phone, files, sector="construction", description="脚手架缺少防护栏杆")
-    phone.get_by_role("button", name="发送").click()
-    expect(phone.locator("#pending-list .pending-report")).to_contain_text("第 1 次尝试失败")
-    phone.locator("#pending-list").get_by_role("button", name="立即重试").click()
-    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    send_report_after_a_failed_attempt(phone, live_server, files)
 
     keys = original_keys(app)
     assert all(key.startswith("uploads/") for key in keys), keys
