@@ -157,6 +157,59 @@ def test_worker_reports_a_photo_and_follows_its_status(phone, app, live_server, 
     assert_same_origin(phone.requests, live_server)
 
 
+def option_texts(select) -> list[str]:
+    return select.locator("option").all_inner_texts()
+
+
+def test_the_region_is_chosen_a_level_at_a_time(phone, app, live_server, tmp_path):
+    # A province's thousands of regions: the first list holds the provinces only, and each choice
+    # opens the next level, which starts with "all of" the region above it.
+    from hazard_reporter.regions.services import import_regions_csv
+    from tests.test_regions import HIERARCHY
+
+    with app.app_context():
+        import_regions_csv(db.session, HIERARCHY)
+        db.session.remove()
+    phone.goto(f"{live_server}/report")
+    level0 = phone.locator("#region-level-0")
+    expect(level0.locator("option")).to_have_count(3)
+    assert option_texts(level0) == ["（不选择）", "重庆市", "四川省"]
+    assert phone.locator("#region-levels select").count() == 1
+
+    level0.select_option(label="四川省")
+    level1 = phone.locator("#region-level-1")
+    assert option_texts(level1) == ["（整个四川省）", "绵阳市", "广元市"]
+    level1.select_option(label="广元市")
+    phone.locator("#region-level-2").select_option(label="利州区")
+    level3 = phone.locator("#region-level-3")
+    assert option_texts(level3) == ["（整个利州区）", "利州经济开发区"]
+    expect(phone.locator("#region")).to_have_value("510802")
+    expect(level3).to_have_accessible_name("利州区下的地区")
+
+    phone.locator("#lang-toggle").click()
+    expect(level3.locator("option").first).to_have_text("(all of Lizhou District)")
+    phone.locator("#lang-toggle").click()
+
+    level0.select_option(label="（不选择）")
+    expect(phone.locator("#region-levels select")).to_have_count(1)
+    expect(phone.locator("#region")).to_have_value("")
+    level0.select_option(label="四川省")
+    phone.locator("#region-level-1").select_option(label="广元市")
+    phone.locator("#region-level-2").select_option(label="利州区")
+    expect(phone.locator("#region")).to_have_value("510802")
+
+    fill_report(
+        phone, photo_files(tmp_path), sector="construction", description="脚手架缺少防护栏杆"
+    )
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    from hazard_reporter.reports.models import Report
+
+    with app.app_context():
+        assert db.session.scalars(select(Report.region_code)).one() == "510802"
+        db.session.remove()
+
+
 def test_status_page_takes_a_typed_id_and_token_and_refuses_a_wrong_one(
     phone, app, live_server, tmp_path
 ):

@@ -430,24 +430,54 @@
     return checked ? checked.value : null;
   }
 
+  /** One drop-down a level, province first: a province's thousands of regions never come as one
+   * list. Each level below the first starts with "all of" its parent, which is then the choice;
+   * the hidden #region holds the code chosen. */
   function renderRegions() {
-    var select = $("region");
-    var value = select.value;
-    var depth = {};
-    select.replaceChildren();
-    var none = document.createElement("option");
-    none.value = "";
-    none.textContent = t("region_none");
-    select.append(none);
-    regions.forEach(function (region) {
-      depth[region.code] = region.parent_code && depth[region.parent_code] !== undefined
-        ? depth[region.parent_code] + 1 : 0;
-      var option = document.createElement("option");
-      option.value = region.code;
-      option.textContent = "\u3000".repeat(depth[region.code]) + localName(region);
-      select.append(option);
-    });
-    select.value = value;
+    var byCode = {};
+    regions.forEach(function (region) { byCode[region.code] = region; });
+    var parentOf = function (region) {
+      return region.parent_code && byCode[region.parent_code] ? region.parent_code : "";
+    };
+    var path = [];
+    for (var code = $("region").value; code && byCode[code] && path.length < 8; code = parentOf(byCode[code])) {
+      path.unshift(code);
+    }
+    var box = $("region-levels");
+    box.replaceChildren();
+    var parent = "";
+    for (var level = 0; ; level++) {
+      var below = regions.filter(function (region) { return parentOf(region) === parent; });
+      if (level > 0 && !below.length) { break; }
+      var select = document.createElement("select");
+      select.id = "region-level-" + level;
+      select.dataset.level = String(level);
+      select.dataset.parent = parent;
+      var first = document.createElement("option");
+      first.value = "";
+      first.textContent = level === 0 ? t("region_none") : t("region_all", { name: localName(byCode[parent]) });
+      select.append(first);
+      if (level > 0) { select.setAttribute("aria-label", t("region_within", { name: localName(byCode[parent]) })); }
+      below.forEach(function (region) {
+        var option = document.createElement("option");
+        option.value = region.code;
+        option.textContent = localName(region);
+        select.append(option);
+      });
+      select.value = path[level] || "";
+      box.append(select);
+      if (!path[level]) { break; }
+      parent = path[level];
+    }
+  }
+
+  function chooseRegion(event) {
+    var select = event.target;
+    if (!select || select.tagName !== "SELECT") { return; }
+    $("region").value = select.value || select.dataset.parent || "";
+    renderRegions();
+    var again = document.getElementById("region-level-" + select.dataset.level);
+    if (again) { again.focus(); }
   }
 
   function loadReferenceData() {
@@ -559,6 +589,7 @@
     $("description").value = record.fields.description || "";
     $("immediate_danger").checked = !!record.fields.immediate_danger;
     $("region").value = record.fields.region_code || "";
+    renderRegions();
     var sectorInput = document.getElementById("sector-" + record.fields.sector);
     if (sectorInput) { sectorInput.checked = true; }
     showFormError(record.last_error || "");
@@ -945,6 +976,7 @@
     });
     $("report-form").addEventListener("submit", submitForm);
     $("locate").addEventListener("click", locate);
+    $("region-levels").addEventListener("change", chooseRegion);
     document.querySelectorAll("[data-nudge]").forEach(function (b) {
       b.addEventListener("click", function () { nudge(b.getAttribute("data-nudge")); });
     });
