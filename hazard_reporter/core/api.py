@@ -53,6 +53,9 @@ class FileUpload(Upload):
         return value
 
 
+# The OpenAPI request body of the CSV imports (units, routing rules, regions).
+CSV_BODY = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+
 NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
 
 

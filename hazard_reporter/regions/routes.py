@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from hazard_reporter.accounts.models import Role
-from hazard_reporter.core.api import HazardBlueprint
+from hazard_reporter.core.api import CSV_BODY, HazardBlueprint
 from hazard_reporter.core.auth import requires
 from hazard_reporter.core.i18n import pick
 from hazard_reporter.extensions import db
@@ -16,8 +16,6 @@ from hazard_reporter.regions.schemas import (
     RegionQuerySchema,
     RegionSchema,
 )
-
-CSV_BODY = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 blp = HazardBlueprint("regions", __name__, url_prefix="/api/v1/regions", description="地区 Regions")
 

@@ -6,7 +6,7 @@ from flask import request
 from sqlalchemy import select
 
 from hazard_reporter.accounts.models import Role
-from hazard_reporter.core.api import HazardBlueprint
+from hazard_reporter.core.api import CSV_BODY, HazardBlueprint
 from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.extensions import db
 from hazard_reporter.reports.models import RoutingRule
@@ -22,7 +22,6 @@ from hazard_reporter.units.schemas import (
 
 blp = HazardBlueprint("units", __name__, url_prefix="/api/v1", description="责任单位 Units")
 MAX_ID = 2**31 - 1
-CSV_BODY = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 @blp.route("/units")
