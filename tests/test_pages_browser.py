@@ -210,6 +210,51 @@ def test_the_region_is_chosen_a_level_at_a_time(phone, app, live_server, tmp_pat
         db.session.remove()
 
 
+def test_an_edited_report_drops_a_region_the_list_no_longer_holds(
+    phone, app, live_server, tmp_path
+):
+    # The region chosen is removed before the report is sent: the server refuses it by name, and
+    # once the page has the new list, editing the report shows no region chosen and sends none.
+    from sqlalchemy import delete
+
+    from hazard_reporter.regions.models import Region
+    from hazard_reporter.regions.services import import_regions_csv
+    from hazard_reporter.reports.models import Report
+    from tests.test_regions import HIERARCHY
+
+    with app.app_context():
+        import_regions_csv(db.session, HIERARCHY)
+        db.session.remove()
+    phone.goto(f"{live_server}/report")
+    phone.locator("#region-level-0").select_option(label="四川省")
+    phone.locator("#region-level-1").select_option(label="广元市")
+    phone.locator("#region-level-2").select_option(label="利州区")
+    expect(phone.locator("#region")).to_have_value("510802")
+    with app.app_context():
+        db.session.execute(delete(Region).where(Region.code == "510802001"))  # its child first
+        db.session.execute(delete(Region).where(Region.code == "510802"))
+        db.session.commit()
+        db.session.remove()
+    fill_report(phone, photo_files(tmp_path), sector="construction", description="围挡倒塌")
+    phone.get_by_role("button", name="发送").click()
+    card = phone.locator("#pending-list .pending-report.is-error")
+    expect(card).to_have_count(1)
+    expect(card.locator(".form-error")).to_contain_text("510802")
+
+    phone.reload()  # the list now comes without 利州区
+    expect(phone.locator("#region-level-0 option")).to_have_count(3)
+    card.get_by_role("button", name="修改").click()
+    expect(phone.get_by_label("一句话描述")).to_have_value("围挡倒塌")
+    expect(phone.locator("#region")).to_have_value("")
+    expect(phone.locator("#region-level-0")).to_have_value("")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    with app.app_context():
+        # no code sent, and the demo regions have no boundaries to place the phone's fix in
+        assert db.session.scalars(select(Report.region_code)).all() == [None]
+        db.session.remove()
+
+
 def test_status_page_takes_a_typed_id_and_token_and_refuses_a_wrong_one(
     phone, app, live_server, tmp_path
 ):

@@ -436,6 +436,9 @@
   function renderRegions() {
     var byCode = {};
     regions.forEach(function (region) { byCode[region.code] = region; });
+    // A code the list no longer holds (an edited report the server refused for it) is dropped, so
+    // the picker and what is sent agree; before the list has come, the code is kept.
+    if (regions.length && $("region").value && !byCode[$("region").value]) { $("region").value = ""; }
     var parentOf = function (region) {
       return region.parent_code && byCode[region.parent_code] ? region.parent_code : "";
     };
