@@ -236,6 +236,15 @@ class UploadMissing(PhotoError):
     }
 
 
+class UploadExpired(PhotoError):
+    status = 422
+    code = "upload_expired"
+    messages = {
+        "zh": "已上传的照片 {key} 已超过保留期限（{hours} 小时），请重新上传。",
+        "en": "The uploaded photo {key} is past its keep period ({hours} h); upload it again.",
+    }
+
+
 class UploadAlreadyUsed(PhotoError):
     status = 409
     code = "upload_already_used"

@@ -131,6 +131,41 @@ def test_unclaimed_uploads_are_removed_after_the_keep_period(s3_app):
     assert storage.exists(claimed) and not storage.exists(unclaimed)
 
 
+def test_an_upload_near_the_end_of_its_keep_period_is_not_claimed(s3_app, monkeypatch):
+    # The sweep (another process) removes uploads older than the keep period. A report claiming
+    # one in its last minutes could have it removed under it and keep a photo row without its
+    # original; such a claim is refused instead, and the page then sends the photo itself.
+    from hazard_reporter.photos.services import CLAIM_MARGIN
+    from hazard_reporter.reports import routes
+
+    client = s3_app.test_client()
+    late, _ = upload(client, make_jpeg(gps=MIANYANG))
+    early, _ = upload(client, make_jpeg(gps=MIANYANG))
+    claimed, _ = upload(client, make_jpeg(gps=MIANYANG))
+    first = report_with_keys(client, [claimed], headers={"Idempotency-Key": "phone-1-report-9"})
+    assert first.status_code == 201
+    keep = timedelta(hours=s3_app.config["UPLOAD_KEEP_HOURS"])
+    uploaded = utcnow()
+
+    monkeypatch.setattr(
+        routes, "utcnow", lambda: uploaded + keep - CLAIM_MARGIN + timedelta(minutes=1)
+    )
+    refused = report_with_keys(client, [late])
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["code"] == "upload_expired" and late in error["message"]
+    assert "72" in error["message"]
+    assert s3_app.extensions["hazard_storage"].exists(late)  # left for the sweep
+    # a retry of the report that claimed its upload in time still gets its answer
+    again = report_with_keys(client, [claimed], headers={"Idempotency-Key": "phone-1-report-9"})
+    assert again.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
+
+    monkeypatch.setattr(
+        routes, "utcnow", lambda: uploaded + keep - CLAIM_MARGIN - timedelta(minutes=1)
+    )
+    assert report_with_keys(client, [early]).status_code == 201
+
+
 def test_without_a_bucket_direct_upload_is_refused_clearly(tmp_path):
     app = build_app(tmp_path, STORAGE="local")
     response = app.test_client().post("/api/v1/uploads", json={"content_type": "image/jpeg"})

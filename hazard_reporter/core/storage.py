@@ -5,7 +5,7 @@ A backend stores opaque keys such as ``originals/2026/11/28/<uuid>.jpg``:
 - ``put(key, fp, content_type)`` stores durably and returns only once the bytes are safe;
 - ``open(key)`` returns a readable binary file; ``read(key)`` its bytes;
 - ``delete(key)`` removes (missing keys are fine); ``exists(key)``;
-- ``list(prefix)`` yields ``StoredObject(key, size, modified)``;
+- ``list(prefix)`` yields ``StoredObject(key, size, modified)``; ``modified(key)`` one's time;
 - ``url(key, seconds)`` a direct, time-limited URL where the backend has one (S3), else ``None``;
 - ``incoming_file(prefix)`` a new ``IncomingFile`` to receive an upload in that will be stored
   under ``prefix``: it is hashed as it is written, and the local backend's ``put`` keeps it by
@@ -223,6 +223,13 @@ class Storage(ABC):
     @abstractmethod
     def list(self, prefix: str = "") -> Iterator[StoredObject]: ...
 
+    def modified(self, key: str) -> datetime:
+        """When ``key`` was stored (UTC); FileNotFoundError if it is not."""
+        for item in self.list(key):
+            if item.key == key:
+                return item.modified
+        raise FileNotFoundError(key)
+
     def url(self, key: str, seconds: int) -> str | None:
         """A direct URL for ``key`` valid ``seconds``, or None to stream it through the app."""
         return None
@@ -336,6 +343,14 @@ class LocalStorage(Storage):
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def modified(self, key: str) -> datetime:
+        try:
+            return datetime.fromtimestamp(self._path(key).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise unavailable() from exc
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
         base = self.root / prefix if prefix else self.root
@@ -480,6 +495,9 @@ class S3Storage(Storage):
         except FileNotFoundError:
             return False
         return True
+
+    def modified(self, key: str) -> datetime:
+        return self._call("head_object", Key=key)["LastModified"]
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -24,6 +24,7 @@ from hazard_reporter.errors import (
     PhotoTooLarge,
     StorageUnavailable,
     UploadAlreadyUsed,
+    UploadExpired,
     UploadKeyInvalid,
     UploadMissing,
 )
@@ -42,6 +43,7 @@ class IncomingPhoto:
     filename: str
     stream: BinaryIO  # seekable (Werkzeug spools large uploads to a temporary file)
     stored_key: str | None = None  # already in storage: uploaded straight to the bucket
+    uploaded_at: datetime | None = None  # when the phone put it there (the object's time)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class CheckedPhoto:
     sha256: str
     image: InspectedImage
     stored_key: str | None = None
+    uploaded_at: datetime | None = None
 
 
 def _size_of(stream: BinaryIO) -> int:
@@ -101,7 +104,9 @@ def check_photo(
     )
     photo.stream.seek(0)
     sha256 = _sha256_of(photo.stream)
-    return CheckedPhoto(photo.filename, photo.stream, size, sha256, image, photo.stored_key)
+    return CheckedPhoto(
+        photo.filename, photo.stream, size, sha256, image, photo.stored_key, photo.uploaded_at
+    )
 
 
 def original_key(now: datetime, extension: str) -> str:
@@ -140,6 +145,9 @@ def written_keys(photos: list[CheckedPhoto], keys: list[str]) -> list[str]:
 # --- direct uploads: phone to bucket ----------------------------------------------------------
 
 UPLOAD_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
+# A report may claim an upload until this long before the sweep may remove it: longer than any
+# request takes, so an upload is never removed while a report that claims it is being made.
+CLAIM_MARGIN = timedelta(minutes=10)
 _UPLOAD_KEY = re.compile(rf"^{UPLOADS}/\d{{4}}/\d{{2}}/\d{{2}}/[0-9a-f]{{32}}$")
 
 
@@ -171,6 +179,7 @@ def fetch_upload(storage: Storage, key: str, *, max_bytes: int) -> IncomingPhoto
     name = key.rsplit("/", 1)[1]
     copy = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - returned open
     try:
+        uploaded_at = storage.modified(key)
         with storage.open(key) as source:
             while chunk := source.read(1024 * 1024):
                 copy.write(chunk)
@@ -185,12 +194,25 @@ def fetch_upload(storage: Storage, key: str, *, max_bytes: int) -> IncomingPhoto
         copy.close()
         raise
     copy.seek(0)
-    return IncomingPhoto(filename=name, stream=copy, stored_key=key)
+    return IncomingPhoto(filename=name, stream=copy, stored_key=key, uploaded_at=uploaded_at)
 
 
-def ensure_unclaimed(session: Session, photos: list[CheckedPhoto]) -> None:
-    """Refuse an upload another report already holds."""
+def ensure_unclaimed(
+    session: Session,
+    photos: list[CheckedPhoto],
+    *,
+    now: datetime | None = None,
+    keep: timedelta | None = None,
+) -> None:
+    """Refuse an upload another report already holds and, given ``now`` and ``keep``, one too
+    near the end of its keep period: the sweep may be removing it as this report is made."""
     keys = [p.stored_key for p in photos if p.stored_key is not None]
+    if now is not None and keep is not None:
+        limit = now - keep + CLAIM_MARGIN
+        for photo in photos:
+            if photo.stored_key and photo.uploaded_at and photo.uploaded_at < limit:
+                hours = round(keep / timedelta(hours=1))
+                raise UploadExpired(field="upload_keys", key=photo.stored_key, hours=hours)
     if keys:
         taken = session.scalar(select(Photo.original_key).where(Photo.original_key.in_(keys)))
         if taken is not None:
@@ -366,7 +388,8 @@ def pending_photo_ids(
 def remove_unclaimed_uploads(
     session: Session, storage: Storage, *, now: datetime, keep: timedelta, days: int = 3
 ) -> int:
-    """Remove the phones' direct uploads that no report claimed within ``keep``. Only the last
+    """Remove the phones' direct uploads that no report claimed within ``keep`` (reports stop
+    claiming them ``CLAIM_MARGIN`` before, so none is removed as it is claimed). Only the last
     few days' folders past ``keep`` are listed (uploads are filed by day), so the sweep stays
     cheap however many claimed uploads the bucket holds; returns how many were removed."""
     cutoff = now - keep

@@ -75,6 +75,7 @@ class IntakePolicy:
     local_timezone: str = "Asia/Shanghai"
     burst_per_hour: int = 10  # reports from one account in an hour before "burst" is flagged
     decode_photos: bool = True  # False: pixels are first decoded by the renditions task
+    upload_keep: timedelta = timedelta(hours=72)  # a direct upload is claimable this long
     rules: Rules | None = None  # triage rules; None: the shipped ones
     deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy)
 
@@ -91,6 +92,7 @@ class IntakePolicy:
             burst_per_hour=config["FRAUD_BURST_PER_HOUR"],
             local_timezone=config["LOCAL_TIMEZONE"],
             decode_photos=intake_decodes(config),
+            upload_keep=timedelta(hours=config["UPLOAD_KEEP_HOURS"]),
         )
 
 
@@ -217,7 +219,7 @@ def submit_report(
         earlier = _find_by_key(session, submission.idempotency_key)
         if earlier is not None:
             return _replay(earlier, fingerprint, secret_key)
-    ensure_unclaimed(session, checked)
+    ensure_unclaimed(session, checked, now=now, keep=policy.upload_keep)
 
     if submission.region_code and regions.get_region(session, submission.region_code) is None:
         raise UnknownRegion(field="region_code", region_code=submission.region_code)
