@@ -195,12 +195,15 @@ def background_command(loop):
     from hazard_reporter.core import background
 
     config = current_app.config
-    if config["TASK_RUNNER"] != "inline" or float(config.get("BACKGROUND_SECONDS") or 0) > 0:
-        click.echo(
-            "note: Celery's beat or the serving processes' loop already runs these jobs; "
-            "running them here too is harmless but wasted work",
-            err=True,
+    seconds = float(config.get("BACKGROUND_SECONDS") or 0)
+    if config["TASK_RUNNER"] != "inline":
+        runs = "Celery's beat already runs these jobs" + (
+            "" if seconds > 0 else ", all but due deliveries (HAZARD_BACKGROUND_SECONDS is 0)"
         )
+    else:
+        runs = "the serving processes' loop already runs these jobs" if seconds > 0 else ""
+    if runs:
+        click.echo(f"note: {runs}; running them here too is harmless but wasted work", err=True)
     app = current_app._get_current_object()
     while True:
         succeeded = background.run_once(app)

@@ -143,6 +143,25 @@ def test_the_background_command_runs_every_job_and_says_how_each_went(
     assert not app.extensions["hazard_storage"].exists(key)  # the jobs after it still ran
 
 
+@pytest.mark.parametrize(
+    ("runner", "seconds", "note"),
+    [
+        ("inline", 0, None),  # the setting the command is for: nothing else runs the jobs
+        ("inline", 15, "the serving processes' loop already runs these jobs"),
+        ("celery", 15, "Celery's beat already runs these jobs;"),
+        ("celery", 0, "all but due deliveries (HAZARD_BACKGROUND_SECONDS is 0)"),
+    ],
+)
+def test_the_background_command_says_when_something_else_runs_the_jobs(app, runner, seconds, note):
+    app.config.update(TASK_RUNNER=runner, BACKGROUND_SECONDS=seconds)
+    result = app.test_cli_runner().invoke(args=["background"])
+    assert result.exit_code == 0, result.output
+    if note is None:
+        assert "note:" not in result.stderr
+    else:
+        assert note in result.stderr
+
+
 def test_the_background_command_loops_and_spaces_the_uploads_sweep(app, monkeypatch):
     from hazard_reporter import cli
 
@@ -163,3 +182,108 @@ def test_the_background_command_loops_and_spaces_the_uploads_sweep(app, monkeypa
     assert len(passes) == 3
     assert "unclaimed uploads ok" in passes[0]
     assert not any("unclaimed uploads" in line for line in passes[1:])  # once an hour, not a tick
+
+
+def pending_again(app, photo_id: int, *, age: timedelta) -> None:
+    """Make a rendered photo look as if its renditions were never made, ``age`` ago."""
+    from hazard_reporter.photos.models import DerivativeState, Photo
+
+    with app.app_context():
+        photo = db.session.get(Photo, photo_id)
+        photo.derivatives = DerivativeState.PENDING
+        photo.created_at = utcnow() - age
+        db.session.commit()
+        db.session.remove()
+
+
+def derivative_states(app, ids: list[int]) -> list[str]:
+    from hazard_reporter.photos.models import Photo
+
+    with app.app_context():
+        states = [db.session.get(Photo, i).derivatives for i in ids]
+        db.session.remove()
+    return states
+
+
+def test_missing_renditions_wait_for_the_grace_and_one_bad_photo_holds_up_none(
+    app, client, monkeypatch
+):
+    from hazard_reporter.photos import tasks as photo_tasks
+
+    ids = [post_report(client).json["photos"][0]["id"] for _ in range(3)]
+    grace = timedelta(seconds=app.config["RENDITION_SWEEP_GRACE_SECONDS"])
+    for photo_id in ids:
+        pending_again(app, photo_id, age=grace + timedelta(minutes=1))
+    young = post_report(client).json["photos"][0]["id"]
+    pending_again(app, young, age=timedelta(seconds=5))  # its request may be rendering it now
+
+    make = photo_tasks.make_derivatives_task
+
+    def unreadable_first(photo_id):
+        if photo_id == ids[0]:  # its original cannot be read (the medium refuses it)
+            raise RuntimeError("permission denied")
+        make(photo_id)
+
+    monkeypatch.setattr(photo_tasks, "make_derivatives_task", unreadable_first)
+    assert background.run_once(app)["renditions"] is False  # said, and tried again next pass
+    assert derivative_states(app, [*ids, young]) == ["pending", "ready", "ready", "pending"]
+    monkeypatch.setattr(photo_tasks, "make_derivatives_task", make)
+    assert background.run_once(app)["renditions"] is True
+    assert derivative_states(app, ids) == ["ready"] * 3
+
+
+def test_a_spaced_job_set_to_zero_is_off_as_it_is_for_beat(app, keep_period_over):
+    app.config["UPLOAD_SWEEP_SECONDS"] = 0
+    key = new_upload(app)
+    assert "unclaimed uploads" not in background.run_once(app, clock=1000.0)
+    assert app.extensions["hazard_storage"].exists(key)
+
+
+@pytest.mark.slow
+def test_a_gunicorn_worker_starts_its_loop_before_any_request(tmp_path):
+    # gunicorn reads gunicorn.conf.py from the folder it starts in: its hook starts each worker's
+    # loop once the app is loaded. No request is made; the loop renders a photo left pending.
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.conftest import build_app, close_app
+    from tests.test_security import free_port
+
+    repo = Path(__file__).resolve().parent.parent
+    database = f"sqlite:///{tmp_path / 'g.db'}"
+    app = build_app(tmp_path, DATABASE_URL=database)
+    photo_id = post_report(app.test_client()).json["photos"][0]["id"]
+    pending_again(app, photo_id, age=timedelta(hours=1))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAZARD_")}
+    env.update(
+        {
+            "HAZARD_ENV": "production",
+            "HAZARD_SECRET_KEY": "k" * 48,
+            "HAZARD_DATABASE_URL": database,
+            "HAZARD_UPLOAD_DIR": app.config["UPLOAD_DIR"],
+            "HAZARD_BACKGROUND_SECONDS": "1",
+        }
+    )
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind"]
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [*gunicorn, f"127.0.0.1:{free_port()}", "wsgi:app"],
+            cwd=repo,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and derivative_states(app, [photo_id]) != ["ready"]:
+            assert server.poll() is None, log.read_text()
+            time.sleep(0.3)
+        assert derivative_states(app, [photo_id]) == ["ready"], log.read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        close_app(app)
