@@ -396,6 +396,42 @@ def test_pending_deliveries_survive_a_worker_crash_and_an_app_restart(app, recei
     assert sorted(received.values()) == [1, 1, 1, 2]  # at least once: the crash's one twice
 
 
+def test_a_run_with_a_time_budget_leaves_the_rest_due_and_untouched(app, monkeypatch):
+    # An endpoint that times out costs 15 s an attempt: the serving processes' loop gives its
+    # deliveries a budget, so that the pass's other jobs (escalation, the duty report) still run.
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    start = utcnow()
+    with app.app_context():
+        unit = add_unit([{"type": "link"}])
+        for report_id in range(1, 5):
+            services.enqueue(
+                db.session,
+                kind="report.forwarded",
+                payload=forwarded_payload(report_id),
+                unit=unit,
+                now=start,
+            )
+        db.session.commit()
+        attempted = []
+
+        def slow_send(delivery):
+            attempted.append(delivery.id)
+            clock[0] += 20  # each attempt takes 20 s
+
+        result = services.process_due(
+            db.session, now=start, config=app.config, send=slow_send, budget_seconds=30
+        )
+        assert (result.sent, result.left) == (2, 2)  # started at 0 s and 20 s; none at 40 s
+        rows = {d.id: d for d in db.session.scalars(db.select(Delivery))}
+        left = [d for d in rows.values() if d.id not in attempted]
+        assert [(d.status, d.attempts) for d in left] == [("pending", 0)] * 2
+        assert (
+            services.process_due(db.session, now=start, config=app.config, send=slow_send).sent == 2
+        )
+        db.session.remove()
+
+
 # --- dead letters and the API ------------------------------------------------------------------
 
 

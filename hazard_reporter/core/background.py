@@ -35,6 +35,9 @@ def wake() -> None:
 _SPACED = {"unclaimed uploads": "UPLOAD_SWEEP_SECONDS"}
 _LAST_RUNS = "hazard_background_last_runs"  # app.extensions: when each spaced job last succeeded
 _START = "hazard_background_start"  # app.extensions: starts the loop (armed by ``start``)
+# A pass starts no delivery after this long, so that endpoints timing out (15 s an attempt) hold
+# up the pass's other jobs, and the next pass, by at most about this much plus one attempt.
+DELIVERIES_BUDGET_SECONDS = 30
 
 
 def _due(app: Flask, name: str, clock: float) -> bool:
@@ -79,7 +82,7 @@ def run_once(app: Flask, *, clock: float | None = None) -> dict[str, bool]:
     clock = time.monotonic() if clock is None else clock
     jobs = [
         ("duty report", send_duty_reports_task),
-        ("deliveries", process_deliveries_task),
+        ("deliveries", lambda: process_deliveries_task(budget_seconds=DELIVERIES_BUDGET_SECONDS)),
         ("escalation", escalate_overdue_task),
         ("renditions", lambda: _make_missing_renditions(app)),
         ("unclaimed uploads", remove_unclaimed_uploads_task),

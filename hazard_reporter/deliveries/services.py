@@ -168,6 +168,7 @@ class ProcessResult:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    left: int = 0  # due, but left for the next run: the run's time was up
 
     @property
     def attempted(self) -> int:
@@ -272,8 +273,11 @@ def process_due(
     limit: int = 100,
     rng: random.Random | None = None,
     ids: Iterable[int] | None = None,
+    budget_seconds: float | None = None,
 ) -> ProcessResult:
-    """Attempt pending deliveries due at ``now``, oldest first, each committed on its own."""
+    """Attempt pending deliveries due at ``now``, oldest first, each committed on its own. With
+    ``budget_seconds``, none is started once that long has gone by (an endpoint that times out
+    takes 15 s an attempt): the rest stay due, untouched, for the next run."""
     policy = RetryPolicy.from_config(config)
     send = send or sender_for(config)
     rng = rng or random.Random()
@@ -289,8 +293,12 @@ def process_due(
     started = time.monotonic()
     lease = timedelta(seconds=policy.lease_seconds)
     for delivery_id in due:
+        spent = time.monotonic() - started
+        if budget_seconds is not None and spent >= budget_seconds:
+            result.left += 1
+            continue
         # Sending takes time: each attempt is stamped with ``now`` plus the time spent so far.
-        moment = now + timedelta(seconds=time.monotonic() - started)
+        moment = now + timedelta(seconds=spent)
         if not _claim(session, delivery_id, moment, lease):
             continue
         delivery = session.get(Delivery, delivery_id)

@@ -11,11 +11,18 @@ from hazard_reporter.extensions import db
 
 
 @task
-def process_deliveries_task(limit: int = 100) -> services.ProcessResult:
-    """Attempt every delivery that is due (one batch of ``limit``), each committed on its own."""
+def process_deliveries_task(
+    limit: int = 100, budget_seconds: float | None = None
+) -> services.ProcessResult:
+    """Attempt every delivery that is due (one batch of ``limit``, started within
+    ``budget_seconds`` when given), each committed on its own."""
     try:
         return services.process_due(
-            db.session, now=utcnow(), config=current_app.config, limit=limit
+            db.session,
+            now=utcnow(),
+            config=current_app.config,
+            limit=limit,
+            budget_seconds=budget_seconds,
         )
     except Exception:
         db.session.rollback()
