@@ -13,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from hazard_reporter.accounts import services as account_services
 from hazard_reporter.accounts.models import Role
+from hazard_reporter.core.csvfile import csv_text
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.tasks import current_storage
 from hazard_reporter.demo import load_demo_data
@@ -99,11 +100,12 @@ regions_cli = AppGroup("regions", help="Region reference data.")
 
 
 @regions_cli.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.File("rb"))
 def import_regions(csv_file):
     """Create or update regions from CSV: code,name_zh,name_en,level,parent_code."""
     try:
-        created, updated = region_services.import_regions_csv(db.session, csv_file.read())
+        text = csv_text(csv_file.read())
+        created, updated = region_services.import_regions_csv(db.session, text)
     except HazardError as error:
         _fail(error)
     click.echo(f"imported {created + updated} region(s): {created} new, {updated} updated")
@@ -128,22 +130,22 @@ triage_cli = AppGroup("triage", help="Triage rules.")
 
 
 @units_cli.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.File("rb"))
 def import_units(csv_file):
     """Create or update units from CSV: slug,name_zh,name_en,region_code,sectors,channels."""
     try:
-        count = unit_services.import_units_csv(db.session, csv_file.read())
+        count = unit_services.import_units_csv(db.session, csv_text(csv_file.read()))
     except HazardError as error:
         _fail(error)
     click.echo(f"imported {count} unit(s)")
 
 
 @routing_cli.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.File("rb"))
 def import_rules(csv_file):
     """Create or replace routing rules from CSV: region_code,sector,unit_slug."""
     try:
-        count = unit_services.import_rules_csv(db.session, csv_file.read())
+        count = unit_services.import_rules_csv(db.session, csv_text(csv_file.read()))
     except HazardError as error:
         _fail(error)
     click.echo(f"imported {count} rule(s)")

@@ -356,6 +356,15 @@ class IllegalTransition(HazardError):
     }
 
 
+class ImportConflict(HazardError):
+    status = 409
+    code = "import_conflict"
+    messages = {
+        "zh": "另一次导入同时修改了{what}，本次未导入任何内容，请重试。",
+        "en": "Another import changed the {what_en} at the same time; nothing was imported. Try again.",
+    }
+
+
 class ReportChanged(HazardError):
     status = 409
     code = "report_changed"

@@ -1,5 +1,6 @@
 """Region boundaries: import, point-in-region, and the pure polygon test."""
 
+import io
 import json
 
 import pytest
@@ -137,9 +138,64 @@ def test_a_bad_row_is_named_and_nothing_is_imported(app, tmp_path, bad_row, says
         assert get_region(db.session, "510700").level == "city"
 
 
-def test_a_file_without_the_columns_is_refused(app, tmp_path):
-    result = import_regions(app, tmp_path, "编码,名称\n510800,广元市\n")
-    assert result.exit_code == 1 and "line 2: no column 'code'" in result.output
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("编码,名称\n510800,广元市\n", "line 1: no column code, name_zh, name_en, level"),
+        # without name_en, a re-import would have cleared every English name
+        ("code,name_zh,level,parent_code\n510700,绵阳市,city,510000\n", "no column name_en"),
+        (
+            HIERARCHY.replace("parent_code", "parent_code,code", 1),
+            "column code is in the header twice",
+        ),
+        ("", "the file is empty; its first line must be the header code,name_zh"),
+        ("\n\n", "the file is empty"),
+    ],
+)
+def test_a_file_without_the_header_is_refused(app, tmp_path, text, says):
+    result = import_regions(app, tmp_path, text)
+    assert result.exit_code == 1 and says in result.output
+    with app.app_context():
+        from hazard_reporter.regions.services import get_region
+
+        assert get_region(db.session, "510700").name_en == "Mianyang City"
+
+
+def test_rows_are_named_by_the_line_they_start_on_and_empty_rows_are_skipped(app, tmp_path):
+    text = (
+        "code,name_zh,name_en,level,parent_code\n"
+        '510800,广元市,"Guangyuan\nCity",city,510000\n'  # a quoted cell over two lines
+        "\n"
+        ",,,,\n"  # Excel's empty rows
+        "510803,,,county,510800\n"  # line 6
+    )
+    result = import_regions(app, tmp_path, text)
+    assert result.exit_code == 1 and "line 6: name_zh is required" in result.output
+    fixed = text.replace("510803,,", "510803,昭化区,") + ",,,,\n,,,,\n"
+    result = import_regions(app, tmp_path, fixed)
+    assert result.exit_code == 0 and "2 new" in result.output
+
+
+def test_a_file_not_in_utf8_is_refused_saying_how_to_save_it(app, client, tmp_path):
+    from tests.conftest import make_user
+
+    gbk = "code,name_zh,name_en,level,parent_code\n510800,广元市,,city,510000\n".encode("gbk")
+    path = tmp_path / "regions.csv"
+    path.write_bytes(gbk)
+    result = app.test_cli_runner().invoke(args=["regions", "import", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "line 2: not UTF-8 text (GBK?); save it as CSV UTF-8" in result.output
+    admin = make_user(app, "admin")["headers"]
+    for body in (gbk, "code,name_zh\n".encode("utf-16")):
+        answer = client.post(
+            "/api/v1/regions/import", data=body, content_type="text/csv", headers=admin
+        )
+        assert answer.status_code == 422
+        assert "CSV UTF-8" in answer.get_json()["error"]["message"]
+    with app.app_context():
+        from hazard_reporter.regions.services import get_region
+
+        assert get_region(db.session, "510800") is None  # nothing stored garbled
 
 
 def test_admins_import_the_hierarchy_through_the_api_too(app, client):
@@ -162,6 +218,14 @@ def test_admins_import_the_hierarchy_through_the_api_too(app, client):
         ("510802", "利州区", False)
     ]
 
+    form = client.post(  # curl -F file=@regions.csv
+        "/api/v1/regions/import",
+        data={"file": (io.BytesIO(body), "regions.csv")},
+        content_type="multipart/form-data",
+        headers=admin,
+    )
+    assert form.status_code == 200 and form.get_json()["updated"] == 6
+
     bad = client.post(
         "/api/v1/regions/import",
         data=body + b"510803,,,county,510800\n",
@@ -171,3 +235,35 @@ def test_admins_import_the_hierarchy_through_the_api_too(app, client):
     assert bad.status_code == 422
     error = bad.get_json()["error"]
     assert error["field"] == "csv" and "line 8" in error["message"]
+
+
+def test_an_import_racing_another_is_refused_whole_with_a_409(app, client, monkeypatch):
+    # Two admins import at once: the second's INSERT meets a code the first has just written.
+    from sqlalchemy.exc import IntegrityError
+
+    from hazard_reporter.regions import services
+    from tests.conftest import make_user
+
+    admin = make_user(app, "admin")["headers"]
+    upsert = services.upsert_region
+
+    def written_meanwhile(session, **data):
+        if data["code"] == "510802":
+            raise IntegrityError("INSERT INTO regions", {}, Exception("duplicate key"))
+        return upsert(session, **data)
+
+    monkeypatch.setattr(services, "upsert_region", written_meanwhile)
+    answer = client.post(
+        "/api/v1/regions/import", data=HIERARCHY.encode(), content_type="text/csv", headers=admin
+    )
+    assert answer.status_code == 409
+    assert answer.get_json()["error"]["code"] == "import_conflict"
+    with app.app_context():
+        assert services.get_region(db.session, "510800") is None  # nothing of it kept
+
+
+def test_region_codes_are_ascii_digits_everywhere(client):
+    arabic_indic = "٥١٠٠٠٠"  # matches \d in Python, names no region
+    answer = client.get(f"/api/v1/regions?parent={arabic_indic}")
+    assert answer.status_code == 422 and answer.get_json()["error"]["field"] == "parent"
+    assert client.get("/api/v1/regions?parent=510000").status_code == 200

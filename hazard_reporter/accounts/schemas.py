@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from hazard_reporter.accounts.models import Role
+from hazard_reporter.regions.models import REGION_CODE_PATTERN
 from hazard_reporter.sectors.models import Sector
 
 ROLES = [r.value for r in Role]
@@ -68,7 +69,7 @@ class UserCreateSchema(ma.Schema):
     password = ma.fields.String(required=True, load_only=True)
     role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
     name = ma.fields.String(validate=validate.Length(max=100))
-    regions = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$")))
+    regions = ma.fields.List(ma.fields.String(validate=validate.Regexp(REGION_CODE_PATTERN)))
     sectors = ma.fields.List(ma.fields.String(validate=validate.OneOf(SECTORS)))
     unit_id = ma.fields.Integer(allow_none=True, validate=validate.Range(1, 2**31 - 1))
 
@@ -77,7 +78,7 @@ class UserUpdateSchema(ma.Schema):
     role = ma.fields.String(validate=validate.OneOf(ROLES))
     name = ma.fields.String(allow_none=True, validate=validate.Length(max=100))
     active = ma.fields.Boolean()
-    regions = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$")))
+    regions = ma.fields.List(ma.fields.String(validate=validate.Regexp(REGION_CODE_PATTERN)))
     sectors = ma.fields.List(ma.fields.String(validate=validate.OneOf(SECTORS)))
     unit_id = ma.fields.Integer(allow_none=True, validate=validate.Range(1, 2**31 - 1))
 

@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from hazard_reporter.awards.models import Level
+from hazard_reporter.regions.models import REGION_CODE_PATTERN
 from hazard_reporter.sectors.models import Sector
 
 
@@ -14,7 +15,7 @@ class AwardQuerySchema(ma.Schema):
     on = ma.fields.Date(metadata={"description": "A day inside the period (default: today)"})
     start = ma.fields.Date(metadata={"description": "custom: first day"})
     end = ma.fields.Date(metadata={"description": "custom: last day (inclusive)"})
-    region = ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$"))
+    region = ma.fields.String(validate=validate.Regexp(REGION_CODE_PATTERN))
     sector = ma.fields.String(validate=validate.OneOf([s.value for s in Sector]))
     campaign = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
 
@@ -71,7 +72,7 @@ class CampaignSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     starts_on = ma.fields.Date(required=True)
     ends_on = ma.fields.Date(required=True)
-    region_codes = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$")))
+    region_codes = ma.fields.List(ma.fields.String(validate=validate.Regexp(REGION_CODE_PATTERN)))
 
 
 class ClearFlagsSchema(ma.Schema):

@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from hazard_reporter.core.api import FileUpload
+from hazard_reporter.regions.models import REGION_CODE_PATTERN
 from hazard_reporter.reports.models import Severity, Status
 from hazard_reporter.reports.schemas import ReportSchema
 from hazard_reporter.sectors.models import Sector
@@ -62,7 +63,7 @@ class QueueQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf([s.value for s in Status]))
     severity = ma.fields.String(validate=validate.OneOf(COLOURS))
     sector = ma.fields.String(validate=validate.OneOf([s.value for s in Sector]))
-    region = ma.fields.String(validate=validate.Regexp(r"^\d{6,12}$"))
+    region = ma.fields.String(validate=validate.Regexp(REGION_CODE_PATTERN))
     overdue = ma.fields.Boolean()
     unit_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
     cursor = ma.fields.String(validate=validate.Length(max=300))

@@ -7,6 +7,7 @@ from sqlalchemy.orm import defer
 from hazard_reporter.accounts.models import Role
 from hazard_reporter.core.api import CSV_BODY, HazardBlueprint
 from hazard_reporter.core.auth import requires
+from hazard_reporter.core.csvfile import csv_body
 from hazard_reporter.core.i18n import pick
 from hazard_reporter.extensions import db
 from hazard_reporter.regions import services
@@ -49,5 +50,5 @@ def list_regions(query):
 @requires(Role.ADMIN)
 def import_regions():
     """Create or update regions from CSV: code,name_zh,name_en,level,parent_code (any order)."""
-    created, updated = services.import_regions_csv(db.session, request.get_data(as_text=True))
+    created, updated = services.import_regions_csv(db.session, csv_body(request))
     return {"imported": created + updated, "created": created, "updated": updated}

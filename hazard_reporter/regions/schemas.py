@@ -3,10 +3,12 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from hazard_reporter.regions.models import REGION_CODE_PATTERN
+
 
 class RegionQuerySchema(ma.Schema):
     parent = ma.fields.String(
-        validate=validate.Regexp(r"^\d{6,12}$"),
+        validate=validate.Regexp(REGION_CODE_PATTERN),
         metadata={"description": "Only the direct children of this region"},
     )
 

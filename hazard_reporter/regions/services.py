@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
 from hazard_reporter.core.csvfile import csv_rows
-from hazard_reporter.errors import ValidationFailed
+from hazard_reporter.errors import ImportConflict, ValidationFailed
 from hazard_reporter.geo.polygons import bbox, contains
-from hazard_reporter.regions.models import Region, RegionLevel
+from hazard_reporter.regions.models import REGION_CODE_PATTERN, Region, RegionLevel
 
 
 def get_region(session: Session, code: str) -> Region | None:
@@ -98,7 +99,7 @@ def import_boundaries(session: Session, collection: dict) -> list[str]:
     return updated
 
 
-_REGION_CODE = re.compile(r"^[0-9]{6,12}$")  # GB/T 2260 (6 digits), longer for parks
+_REGION_CODE = re.compile(REGION_CODE_PATTERN)
 _LEVELS = ", ".join(level.value for level in RegionLevel)
 _NAME_MAX = Region.name_zh.type.length  # name_en's too
 
@@ -137,7 +138,7 @@ def import_regions_csv(session: Session, text: str) -> tuple[int, int]:
     any order. A parent must be in the file or already loaded, at a level above its child's; a
     region's boundary is kept. All rows or none: a bad row raises ValidationFailed naming its
     line. Returns (created, updated)."""
-    rows = csv_rows(text)
+    rows = csv_rows(text, ("code", "name_zh", "name_en", "level", "parent_code"))
     # Every region without its boundary (a county's can be megabytes): the objects to update.
     loaded = {
         region.code: region
@@ -150,7 +151,7 @@ def import_regions_csv(session: Session, text: str) -> tuple[int, int]:
         )
     }
     incoming: dict[str, tuple[int, dict]] = {}
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         try:
             data = _region_row(row)
         except (KeyError, ValueError) as exc:
@@ -204,6 +205,9 @@ def import_regions_csv(session: Session, text: str) -> tuple[int, int]:
                     upsert_region(session, **data)
             session.flush()
         session.commit()
+    except IntegrityError:  # another import wrote one of these codes since they were read
+        session.rollback()
+        raise ImportConflict(what="地区", what_en="regions") from None
     except Exception:
         session.rollback()
         raise

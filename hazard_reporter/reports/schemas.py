@@ -11,6 +11,7 @@ from hazard_reporter.core.auth import photo_links
 from hazard_reporter.core.i18n import pick, request_language
 from hazard_reporter.geo.coords import CoordSystem, from_wgs84
 from hazard_reporter.photos.models import DerivativeState, Photo
+from hazard_reporter.regions.models import REGION_CODE_PATTERN
 from hazard_reporter.reports.access import Audience
 from hazard_reporter.reports.models import LocationSource, Report, Severity, Status
 from hazard_reporter.sectors.models import Sector
@@ -46,7 +47,7 @@ class ReportSubmissionSchema(ma.Schema):
         metadata={"description": "device: the phone's fix; manual: a point picked on a map"},
     )
     region_code = ma.fields.String(
-        validate=validate.Regexp(r"^\d{6,12}$"), metadata={"example": "510703"}
+        validate=validate.Regexp(REGION_CODE_PATTERN), metadata={"example": "510703"}
     )
     anonymous = ma.fields.Boolean(
         metadata={"description": "Default: anonymous unless signed in (then credited)"}
@@ -87,7 +88,7 @@ class ReportListQuerySchema(CoordQuerySchema):
     status = ma.fields.String(validate=validate.OneOf([s.value for s in Status]))
     severity = ma.fields.String(validate=validate.OneOf([s.value for s in Severity]))
     region = ma.fields.String(
-        validate=validate.Regexp(r"^\d{6,12}$"),
+        validate=validate.Regexp(REGION_CODE_PATTERN),
         metadata={"description": "A region code; its whole subtree is included"},
     )
     cursor = ma.fields.String(validate=validate.Length(max=100))

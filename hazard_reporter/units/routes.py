@@ -8,6 +8,7 @@ from sqlalchemy import select
 from hazard_reporter.accounts.models import Role
 from hazard_reporter.core.api import CSV_BODY, HazardBlueprint
 from hazard_reporter.core.auth import current_principal, requires
+from hazard_reporter.core.csvfile import csv_body
 from hazard_reporter.extensions import db
 from hazard_reporter.reports.models import RoutingRule
 from hazard_reporter.units import services
@@ -59,7 +60,7 @@ def update_unit(body, unit_id):
 @requires(Role.ADMIN)
 def import_units():
     """Create or update units from CSV: slug,name_zh,name_en,region_code,sectors,channels."""
-    return {"imported": services.import_units_csv(db.session, request.get_data(as_text=True))}
+    return {"imported": services.import_units_csv(db.session, csv_body(request))}
 
 
 @blp.route("/routing-rules")
@@ -85,4 +86,4 @@ def save_rule(body):
 @requires(Role.ADMIN)
 def import_rules():
     """Create or replace routing rules from CSV: region_code,sector,unit_slug."""
-    return {"imported": services.import_rules_csv(db.session, request.get_data(as_text=True))}
+    return {"imported": services.import_rules_csv(db.session, csv_body(request))}

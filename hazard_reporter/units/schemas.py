@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from hazard_reporter.regions.models import REGION_CODE_PATTERN
 from hazard_reporter.sectors.models import Sector
 
 SECTORS = [s.value for s in Sector]
@@ -13,7 +14,7 @@ class UnitSchema(ma.Schema):
     slug = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$"))
     name_zh = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     name_en = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
-    region_code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
+    region_code = ma.fields.String(required=True, validate=validate.Regexp(REGION_CODE_PATTERN))
     sectors = ma.fields.List(ma.fields.String(validate=validate.OneOf(SECTORS)))
     channels = ma.fields.List(
         ma.fields.Dict(),
@@ -41,7 +42,7 @@ class PublicUnitSchema(ma.Schema):
 
 class RuleSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    region_code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
+    region_code = ma.fields.String(required=True, validate=validate.Regexp(REGION_CODE_PATTERN))
     sector = ma.fields.String(
         load_default=None,
         allow_none=True,

@@ -113,10 +113,10 @@ def import_units_csv(session: Session, text: str) -> int:
     """Create or update units from CSV with the header
     ``slug,name_zh,name_en,region_code,sectors,channels`` (sectors separated by ``;``, channels a
     JSON list). All rows or none: a bad row raises ValidationFailed naming its line."""
-    rows = csv_rows(text)
+    rows = csv_rows(text, ("slug", "name_zh", "region_code"))
     saved = 0
     try:
-        for line, row in enumerate(rows, start=2):
+        for line, row in rows:
             try:
                 data = {
                     "slug": row["slug"].strip(),
@@ -153,9 +153,9 @@ def import_units_csv(session: Session, text: str) -> int:
 def import_rules_csv(session: Session, text: str) -> int:
     """Create or replace routing rules from CSV ``region_code,sector,unit_slug`` (empty sector:
     every sector). All rows or none."""
-    rows = csv_rows(text)
+    rows = csv_rows(text, ("region_code", "unit_slug"))
     count = 0
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         unit = session.scalar(select(Unit).where(Unit.slug == (row.get("unit_slug") or "").strip()))
         if unit is None:
             session.rollback()
