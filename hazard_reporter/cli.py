@@ -105,10 +105,13 @@ def import_regions(csv_file):
     """Create or update regions from CSV: code,name_zh,name_en,level,parent_code."""
     try:
         text = csv_text(csv_file.read())
-        created, updated = region_services.import_regions_csv(db.session, text)
+        result = region_services.import_regions_csv(db.session, text)
     except HazardError as error:
         _fail(error)
-    click.echo(f"imported {created + updated} region(s): {created} new, {updated} updated")
+    click.echo(
+        f"imported {result.imported} region(s): {result.created} new, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
 
 
 @regions_cli.command("import-boundaries")

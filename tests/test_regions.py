@@ -80,7 +80,7 @@ def test_import_loads_the_hierarchy_in_any_order_and_reports_can_name_it(app, tm
 
     result = import_regions(app, tmp_path, HIERARCHY)
     assert result.exit_code == 0, result.output
-    assert "5 new, 1 updated" in result.output  # 四川省 was seeded
+    assert "5 new, 0 updated, 1 unchanged" in result.output  # 四川省 was seeded alike
     with app.app_context():
         from hazard_reporter.regions.services import get_region, subtree_codes
 
@@ -106,7 +106,7 @@ def test_import_again_updates_names_and_keeps_boundaries(app, tmp_path):
 
     renamed = HIERARCHY.replace("利州区,Lizhou District", "利州区,Lizhou")
     result = import_regions(app, tmp_path, renamed)
-    assert result.exit_code == 0 and "0 new, 6 updated" in result.output
+    assert result.exit_code == 0 and "0 new, 1 updated, 5 unchanged" in result.output
     with app.app_context():
         assert locate(db.session, 31.5, 104.7).name_en == "Lizhou"
     listed = app.test_client().get("/api/v1/regions?parent=510800").get_json()
@@ -212,7 +212,7 @@ def test_admins_import_the_hierarchy_through_the_api_too(app, client):
         "/api/v1/regions/import", data=body, content_type="text/csv", headers=admin
     )
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"imported": 6, "created": 5, "updated": 1}
+    assert response.get_json() == {"imported": 6, "created": 5, "updated": 0, "unchanged": 1}
     children = client.get("/api/v1/regions?parent=510800").get_json()
     assert [(r["code"], r["name_zh"], r["has_boundary"]) for r in children] == [
         ("510802", "利州区", False)
@@ -224,7 +224,7 @@ def test_admins_import_the_hierarchy_through_the_api_too(app, client):
         content_type="multipart/form-data",
         headers=admin,
     )
-    assert form.status_code == 200 and form.get_json()["updated"] == 6
+    assert form.status_code == 200 and form.get_json()["unchanged"] == 6
 
     bad = client.post(
         "/api/v1/regions/import",

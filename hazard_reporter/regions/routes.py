@@ -50,5 +50,4 @@ def list_regions(query):
 @requires(Role.ADMIN)
 def import_regions():
     """Create or update regions from CSV: code,name_zh,name_en,level,parent_code (any order)."""
-    created, updated = services.import_regions_csv(db.session, csv_body(request))
-    return {"imported": created + updated, "created": created, "updated": updated}
+    return services.import_regions_csv(db.session, csv_body(request))

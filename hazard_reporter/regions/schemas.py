@@ -27,3 +27,4 @@ class RegionImportResultSchema(ma.Schema):
     imported = ma.fields.Integer()
     created = ma.fields.Integer()
     updated = ma.fields.Integer()
+    unchanged = ma.fields.Integer()

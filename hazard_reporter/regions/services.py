@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -132,12 +133,25 @@ def _region_row(row: dict[str, str]) -> dict:
     }
 
 
-def import_regions_csv(session: Session, text: str) -> tuple[int, int]:
+@dataclass(frozen=True)
+class RegionImport:
+    """What an import did, row by row."""
+
+    created: int
+    updated: int
+    unchanged: int  # rows that matched the region as loaded: nothing written
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def import_regions_csv(session: Session, text: str) -> RegionImport:
     """Create or update regions from CSV with the header ``code,name_zh,name_en,level,
     parent_code`` (level one of province, city, county, park; no parent for a province), rows in
     any order. A parent must be in the file or already loaded, at a level above its child's; a
     region's boundary is kept. All rows or none: a bad row raises ValidationFailed naming its
-    line. Returns (created, updated)."""
+    line."""
     rows = csv_rows(text, ("code", "name_zh", "name_en", "level", "parent_code"))
     # Every region without its boundary (a county's can be megabytes): the objects to update.
     loaded = {
@@ -192,17 +206,22 @@ def import_regions_csv(session: Session, text: str) -> tuple[int, int]:
                     f"{child.code}, a {child.level}, is under it",
                 )
 
-    created = updated = 0
+    created = updated = unchanged = 0
     try:
         # Parents first, a level at a time: rows are written in the order they are flushed.
         for level in RegionLevel:
             for _line, data in incoming.values():
-                if data["level"] is level:
-                    if data["code"] in loaded:
-                        updated += 1
-                    else:
-                        created += 1
-                    upsert_region(session, **data)
+                if data["level"] is not level:
+                    continue
+                current = loaded.get(data["code"])
+                if current is None:
+                    created += 1
+                elif _same(current, data):
+                    unchanged += 1
+                    continue
+                else:
+                    updated += 1
+                upsert_region(session, **data)
             session.flush()
         session.commit()
     except IntegrityError:  # another import wrote one of these codes since they were read
@@ -211,4 +230,14 @@ def import_regions_csv(session: Session, text: str) -> tuple[int, int]:
     except Exception:
         session.rollback()
         raise
-    return created, updated
+    return RegionImport(created, updated, unchanged)
+
+
+def _same(region: Region, data: dict) -> bool:
+    """True when a CSV row says what ``region`` already holds."""
+    return (region.name_zh, region.name_en, region.level, region.parent_code) == (
+        data["name_zh"],
+        data["name_en"],
+        data["level"].value,
+        data["parent_code"],
+    )
