@@ -131,6 +131,22 @@ def test_inspector_sees_candidates_within_1000_m_ranked(client, app):
     assert "reporter" not in str(found)
 
 
+def test_an_inspector_sees_no_candidate_outside_their_scope(client, app):
+    # Two districts meet here: the report next door is another district's, and its inspector's.
+    mine = post_report(
+        client, photos=[jpeg(scene(7), gps=nearby(0))], region_code="510703", description="塔吊"
+    ).json
+    theirs = post_report(
+        client, photos=[jpeg(scene(7), gps=nearby(200))], region_code="510704", description="塔吊"
+    ).json
+    district = make_user(app, "inspector", regions=["510703"])["headers"]
+    city = make_user(app, "inspector", regions=["510700"])["headers"]
+    path = f"/api/v1/reports/{mine['id']}/duplicates?radius_m=5000"
+    assert client.get(f"/api/v1/reports/{theirs['id']}", headers=district).status_code == 404
+    assert client.get(path, headers=district).json == []
+    assert [c["id"] for c in client.get(path, headers=city).json] == [theirs["id"]]
+
+
 def test_me_too_needs_the_reporters_proof_and_a_nearby_open_report(client):
     a = post_report(
         client, photos=[jpeg(scene(8), gps=nearby(0))], sector="construction", description="脚手架"

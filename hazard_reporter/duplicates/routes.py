@@ -15,7 +15,7 @@ from hazard_reporter.extensions import db
 from hazard_reporter.geo.coords import distance_m
 from hazard_reporter.inspection.services import merge
 from hazard_reporter.reports import services as reports
-from hazard_reporter.reports.access import Audience
+from hazard_reporter.reports.access import Audience, visible_clause
 from hazard_reporter.reports.deadlines import DeadlinePolicy
 from hazard_reporter.reports.models import Report
 from hazard_reporter.reports.schemas import ReportSchema, present_report
@@ -70,8 +70,10 @@ def suggestions_for(report: Report) -> list[dict]:
 @blp.response(200, CandidateSchema(many=True))
 @requires(Role.INSPECTOR, Role.ADMIN)
 def duplicates(query, report_id):
-    """Reports of the same sector nearby and recent, most alike and nearest first."""
-    report = reports.get_report(db.session, report_id, actor=current_principal())
+    """Reports of the same sector nearby and recent, most alike and nearest first: those in the
+    inspector's scope (a report next door may be another district's)."""
+    actor = current_principal()
+    report = reports.get_report(db.session, report_id, actor=actor)
     if report.lat is None:
         return []
     found = services.candidates(
@@ -85,6 +87,7 @@ def duplicates(query, report_id):
         phashes=[p.phash for p in report.photos if p.kind == "report"],
         sha256s=[p.sha256 for p in report.photos if p.kind == "report"],
         limit=50,
+        visible=visible_clause(db.session, actor),
     )
     return [present_candidate(c) for c in found]
 

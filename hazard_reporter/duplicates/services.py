@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from hazard_reporter.duplicates.grid import cells_near, photo_similarity
@@ -34,9 +34,11 @@ def candidates(
     phashes: list[str] | None = None,
     sha256s: list[str] | None = None,
     limit: int = 10,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[Candidate]:
-    """Open or closed-as-fixed reports of ``sector`` within ``radius_m`` since ``since``, nearest
-    and most alike first; an exact re-upload (same sha256) ranks first whatever the distance."""
+    """Open or closed-as-fixed reports of ``sector`` within ``radius_m`` since ``since`` (and
+    ``visible``: an inspector's scope), nearest and most alike first; an exact re-upload (same
+    sha256) ranks first whatever the distance."""
     query = (
         select(Report)
         .where(
@@ -50,6 +52,8 @@ def candidates(
     )
     if exclude_id is not None:
         query = query.where(Report.id != exclude_id)
+    if visible is not None:
+        query = query.where(visible)
     found: list[Candidate] = []
     mine = [p for p in phashes or [] if p]
     exact = set(sha256s or [])
