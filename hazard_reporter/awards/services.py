@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import bisect
 import calendar
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from hazard_reporter.awards.points import (
     credit_for,
     report_points,
 )
+from hazard_reporter.core.pagination import decode_json_cursor, encode_json_cursor
 from hazard_reporter.errors import NotFound, ValidationFailed
 from hazard_reporter.integrations import services as integrations
 from hazard_reporter.regions import services as regions
@@ -248,18 +247,14 @@ def award_rows(session: Session, filters: AwardFilters, *, tz: str) -> list[Awar
 
 
 def _encode_cursor(place: Ranked) -> str:
-    raw = json.dumps([place.points, place.reporter_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_json_cursor([place.points, place.reporter_id])
 
 
 def _decode_cursor(cursor: str) -> tuple[int, int]:
-    try:
-        points, reporter_id = json.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        )
-        return -int(points), int(reporter_id)
-    except (ValueError, TypeError):
-        raise ValidationFailed(field="cursor", detail="cursor") from None
+    points, reporter_id = decode_json_cursor(cursor, 2)
+    if not isinstance(points, int) or not isinstance(reporter_id, int):
+        raise ValidationFailed(field="cursor", detail="无效的分页游标 / invalid cursor")
+    return -points, reporter_id
 
 
 def award_page(

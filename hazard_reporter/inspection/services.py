@@ -4,9 +4,6 @@ the status machine and writes the Event."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from hazard_reporter.accounts.principal import Principal
+from hazard_reporter.core.pagination import decode_json_cursor, encode_json_cursor
 from hazard_reporter.core.storage import Storage
 from hazard_reporter.deliveries import services as deliveries
 from hazard_reporter.errors import (
@@ -716,18 +714,18 @@ class QueueFilters:
 
 
 def _cursor(report: Report) -> str:
-    raw = json.dumps([report.severity_rank, report.urgency_due_at.isoformat(), report.id])
-    return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+    return encode_json_cursor([report.severity_rank, report.urgency_due_at.isoformat(), report.id])
 
 
 def _decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+    rank, due, report_id = decode_json_cursor(cursor, 3)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        rank, due, report_id = json.loads(raw)
-        if not (0 <= int(rank) <= 3 and 0 < int(report_id) < 2**63):
+        if not (isinstance(rank, int) and 0 <= rank <= 3 and isinstance(report_id, int)):
             raise ValueError
-        return int(rank), datetime.fromisoformat(due), int(report_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        if report_id <= 0 or not isinstance(due, str):
+            raise ValueError
+        return rank, datetime.fromisoformat(due), report_id
+    except ValueError:
         raise ValidationFailed(field="cursor", detail="无效的分页游标 / invalid cursor") from None
 
 
