@@ -133,6 +133,23 @@ def test_password_guessing_on_one_phone_is_limited(tmp_path):
     assert client.post("/api/v1/auth/login", json=other_phone).status_code == 401
 
 
+def test_the_same_phone_written_otherwise_shares_its_guessing_limit(tmp_path):
+    # Sign-in reads 138-0000-1111, (138)00001111 and 0086 13800001111 as one number; a counter
+    # per spelling would give a guesser one more try per spelling.
+    app = limited_app(tmp_path, LOGIN_LIMIT_PHONE="3 per minute")
+    client = app.test_client()
+    spellings = ["138-0000-1111", "(138)00001111", "0086 13800001111", "+86 138 0000 1111"]
+    statuses = [
+        client.post(
+            "/api/v1/auth/login",
+            json={"phone": phone, "password": "guess-guess"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{number}"},
+        ).status_code
+        for number, phone in enumerate(spellings, start=1)
+    ]
+    assert statuses == [401, 401, 401, 429]
+
+
 def test_limits_can_be_switched_off_for_load_tests(tmp_path):
     app = build_app(tmp_path, RATELIMIT_ENABLED=False, SUBMIT_LIMIT_CLIENT="1 per minute")
     client = app.test_client()

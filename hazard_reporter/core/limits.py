@@ -12,7 +12,9 @@ import time
 
 from flask import current_app, request
 
+from hazard_reporter.accounts.credentials import normalise_phone
 from hazard_reporter.core.auth import current_principal
+from hazard_reporter.errors import InvalidPhone
 from hazard_reporter.extensions import limiter
 
 
@@ -28,9 +30,14 @@ def account_key() -> str:
 
 
 def phone_key() -> str:
-    """The phone number being signed in to, hashed so counters hold no phone numbers."""
-    body = request.get_json(silent=True) or {}
-    phone = str(body.get("phone", ""))[:40].replace(" ", "").removeprefix("+86")
+    """The phone number being signed in to, as sign-in reads it (``139-0000-0000`` and
+    ``0086 13900000000`` are one account, so one counter), hashed so counters hold no numbers."""
+    body = request.get_json(silent=True)
+    raw = str(body.get("phone", "") if isinstance(body, dict) else "")[:40]
+    try:
+        phone = normalise_phone(raw)
+    except InvalidPhone:  # no account has it: sign-in fails anyway, counted as typed
+        phone = raw
     return "phone:" + hashlib.sha256(phone.encode()).hexdigest()[:24]
 
 
