@@ -260,6 +260,15 @@ _phones = iter(range(10_000))
 PASSWORD = "safe-pass-2026"
 
 
+def unit_api_path(link: str) -> str:
+    """The API path a unit's link (``PUBLIC_URL/unit#<token>``) has its page call."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(link)
+    assert parts.path == "/unit" and parts.fragment, link
+    return f"/api/v1/unit/{parts.fragment}"
+
+
 def make_user(app, role="worker", *, regions=(), sectors=(), unit_id=None, name=None) -> dict:
     """A user of ``role`` with a signed-in bearer token: id, phone, password, headers."""
     from hazard_reporter.accounts import services as accounts

@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from hazard_reporter.deliveries.models import Delivery
 from hazard_reporter.extensions import db
-from tests.conftest import make_user, requires_cjk_font
+from tests.conftest import make_user, requires_cjk_font, unit_api_path
 from tests.corpus import corpus_path, requires_corpus
 from tests.fixtures import make_jpeg
 from tests.test_reports_api import MIANYANG, post_report
@@ -61,7 +60,7 @@ def verify(app, client, rid, inspector, prevented=False):
         delivery = db.session.scalar(
             select(Delivery).where(Delivery.report_id == rid, Delivery.kind == "report.forwarded")
         )
-        link = urlsplit(delivery.payload["unit_link"]).path
+        link = unit_api_path(delivery.payload["unit_link"])
     client.post(f"{link}/acknowledge", json={})
     fixed = client.post(
         f"{link}/rectification",

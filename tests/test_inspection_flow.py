@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +16,7 @@ from hazard_reporter.inspection.services import escalate_overdue
 from hazard_reporter.reports.deadlines import DeadlinePolicy
 from hazard_reporter.reports.models import Escalation, Report
 from hazard_reporter.units.models import Unit
-from tests.conftest import make_user
+from tests.conftest import make_user, unit_api_path
 from tests.fixtures import make_jpeg
 from tests.test_reports_api import MIANYANG, post_report
 
@@ -53,7 +52,8 @@ def give_channels(app, slug: str, channels: list[dict]) -> int:
 
 
 def path_of(link: str) -> str:
-    return urlsplit(link).path
+    """The API path of a unit's link (the page ``/unit#<token>`` calls it)."""
+    return unit_api_path(link)
 
 
 def test_whole_path_from_submission_to_verified_with_every_step_in_the_timeline(

@@ -543,7 +543,7 @@ def hostile_world(app) -> dict:
         delivery = db.session.scalar(
             select(Delivery).where(Delivery.report_id == rid, Delivery.kind == "report.forwarded")
         )
-        token = urlsplit(delivery.payload["unit_link"]).path.removeprefix("/api/v1/unit/")
+        token = urlsplit(delivery.payload["unit_link"]).fragment
         db.session.remove()
     for action in ("acknowledge", "rectifying"):
         assert client.post(f"/api/v1/unit/{token}/{action}", json={}).status_code == 200

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -15,7 +14,7 @@ from hazard_reporter.extensions import db
 from hazard_reporter.inspection.services import escalate_overdue
 from hazard_reporter.reports.deadlines import DeadlinePolicy
 from hazard_reporter.reports.models import Report
-from tests.conftest import make_user
+from tests.conftest import make_user, unit_api_path
 from tests.fixtures import make_jpeg
 from tests.test_reports_api import post_report
 
@@ -44,7 +43,7 @@ def forwarded(app, client, inspector, **kwargs) -> tuple[int, str]:
         delivery = db.session.scalar(
             select(Delivery).where(Delivery.report_id == rid).order_by(Delivery.id.desc())
         )
-        return rid, urlsplit(delivery.payload["unit_link"]).path
+        return rid, unit_api_path(delivery.payload["unit_link"])
 
 
 def test_unit_link_stops_once_the_report_is_merged_or_rejected(app, client, inspector):

@@ -61,11 +61,10 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def unit_link(report_id: int, unit_id: int) -> str:
-    """The signed link a unit opens instead of signing in."""
+    """The signed link a unit opens instead of signing in: its page, ``/unit#<token>``. The token
+    stays in the fragment, out of every access log; the page sends it to ``/api/v1/unit/<token>``."""
     token = _serializer().dumps({"r": report_id, "u": unit_id})
-    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(
-        "unit_desk.unit_report", token=token
-    )
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}{url_for('pages.unit')}#{token}"
 
 
 def _report_for_link(token: str) -> tuple[Report, int]:
