@@ -232,30 +232,34 @@
 
   var fix = null;          // {lat, lon, accuracy_m, at}: the phone's own fix
   var pin = null;          // {lat, lon} once the worker moved the pin; null: the fix is used
+  var kept = null;         // {lat, lon, accuracy_m, source}: an edited report's own location
   var locationKey = "location_waiting";
 
   /** Where the report will say the hazard is, and how that point was obtained. */
   function chosenLocation() {
     if (pin) { return { lat: pin.lat, lon: pin.lon, accuracy_m: null, source: "manual" }; }
+    if (kept) { return kept; }
     if (fix) { return { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, source: "device" }; }
     return null;
   }
 
   function renderLocation() {
-    $("location-status").textContent = t(pin ? "location_manual" : locationKey);
+    $("location-status").textContent = t(pin ? "location_manual" : kept ? "location_kept" : locationKey);
     var values = $("location-values");
     var where = chosenLocation();
     if (!where) { values.hidden = true; renderPin(); return; }
     values.hidden = false;
     $("loc-lat").textContent = where.lat.toFixed(6);
     $("loc-lon").textContent = where.lon.toFixed(6);
-    $("loc-acc").textContent = pin ? "—" : t("accuracy_value", { m: Math.round(fix.accuracy_m) });
+    $("loc-acc").textContent = where.accuracy_m == null ? "—" : t("accuracy_value", { m: Math.round(where.accuracy_m) });
     renderPin();
   }
 
   function locate() {
-    // "Locate again" also drops a pin the worker moved: the phone's fix is used again.
+    // "Locate again" also drops a pin the worker moved, or an edited report's own location: the
+    // phone's fix is used again.
     pin = null;
+    kept = null;
     if (!navigator.geolocation) { locationKey = "location_unsupported"; renderLocation(); return; }
     locationKey = fix ? "location_ok" : "location_waiting";
     renderLocation();
@@ -544,6 +548,7 @@
       fields.accuracy_m = where.accuracy_m;
       fields.location_source = where.source; // "manual" once the pin was moved
     }
+    var replaces = editingKey;
     var record = {
       key: newKey(),
       created_at: Date.now(),
@@ -560,6 +565,10 @@
     $("send").disabled = true;
     // Stored first: from here on the report survives a dead network, a closed tab or a reboot.
     putRecord(record).then(function () {
+      // An edited report's refused copy goes only now that its new version is stored.
+      editingKey = null;
+      return replaces ? deleteRecord(replaces) : null;
+    }).then(function () {
       resetForm();
       showNotice(t("saved_queued"));
       return render();
@@ -576,11 +585,17 @@
     $("immediate_danger").checked = false;
     document.querySelectorAll("input[name=sector]").forEach(function (i) { i.checked = false; });
     pin = null; // the next hazard starts from the phone's fix again
+    kept = null;
     renderLocation();
   }
 
-  /** Put a report the server refused back into the form; it gets a new key when sent again. */
+  /** Put a report the server refused back into the form, with its photos and its location; it
+   * gets a new key when sent again. Its stored copy stays (and is listed) until the edited
+   * report is stored in its place: a tab closed meanwhile loses nothing. */
+  var editingKey = null;
+
   function editRecord(record) {
+    editingKey = record.key;
     clearPhotos();
     (record.photos || []).forEach(function (p) {
       // A photo already in the bucket keeps its key: it is not uploaded again.
@@ -595,11 +610,17 @@
     renderRegions();
     var sectorInput = document.getElementById("sector-" + record.fields.sector);
     if (sectorInput) { sectorInput.checked = true; }
+    var f = record.fields;
+    pin = null;
+    kept = f.lat == null || f.lon == null ? null : {
+      lat: f.lat, lon: f.lon, accuracy_m: f.accuracy_m == null ? null : f.accuracy_m,
+      source: f.location_source === "manual" ? "manual" : "device"
+    };
+    renderLocation();
     showFormError(record.last_error || "");
-    return deleteRecord(record.key).then(render).then(function () {
-      $("report-form").scrollIntoView();
-      $("description").focus();
-    });
+    $("report-form").scrollIntoView();
+    $("description").focus();
+    return Promise.resolve();
   }
 
   /* ------------------------------------------------------------------- sending (queue) -- */
@@ -642,10 +663,20 @@
     return data;
   }
 
+  /** fetch() given up after a minute plus a second for every 32 KB of ``bytes`` (a 6 MB photo
+   * at 256 kbit/s): a request the network silently drops must not hold up the queue behind it
+   * (a report's retry is safe: it carries the same Idempotency-Key). */
+  function timedFetch(url, options, bytes) {
+    var abort = new AbortController();
+    var timeout = setTimeout(function () { abort.abort(); }, 60000 + 1000 * Math.ceil((bytes || 0) / 32768));
+    return fetch(url, Object.assign({}, options, { signal: abort.signal }))
+      .finally(function () { clearTimeout(timeout); });
+  }
+
   /** The bucket's key for one photo sent there with a presigned POST, or null: no ticket (the
    * server keeps photos itself, or cannot give one now), or the bucket did not take it. */
   function uploadOne(photo) {
-    return fetch(API_UPLOADS, {
+    return timedFetch(API_UPLOADS, {
       method: "POST",
       body: JSON.stringify({ content_type: photo.type || photo.blob.type || "image/jpeg" }),
       headers: { "Content-Type": "application/json", "Accept": "application/json",
@@ -661,13 +692,8 @@
           form.append(name, ticket.fields[name]);
         });
         form.append("file", photo.blob, photo.name); // a presigned POST takes the file last
-        // A bucket the network silently drops must not hold up the queue behind it: given up
-        // after a minute plus a second for every 32 KB (a 6 MB photo at 256 kbit/s).
-        var abort = new AbortController();
-        var timeout = setTimeout(function () { abort.abort(); },
-                                 60000 + 1000 * Math.ceil(photo.blob.size / 32768));
-        return fetch(ticket.url, { method: "POST", body: form, credentials: "omit",
-                                   cache: "no-store", signal: abort.signal })
+        return timedFetch(ticket.url, { method: "POST", body: form, credentials: "omit",
+                                        cache: "no-store" }, photo.blob.size)
           .then(function (answer) {
             if (answer.ok) { return ticket.key; }
             directUploads = false; // the bucket answered no
@@ -675,7 +701,7 @@
           }, function () {
             bucketSilent = true; // unreachable, no CORS, or timed out: postReport decides
             return null;
-          }).finally(function () { clearTimeout(timeout); });
+          });
       });
     }).catch(function () { return null; }); // no network: the report's own attempt says so
   }
@@ -738,7 +764,9 @@
   }
 
   function postReport(record) {
-    return fetch(API_REPORTS, {
+    var inline = record.photos.every(function (p) { return p.key; }) ? [] : record.photos;
+    var bytes = inline.reduce(function (sum, p) { return sum + p.blob.size; }, 0);
+    return timedFetch(API_REPORTS, {
       method: "POST",
       body: formData(record),
       // The key, not a cookie, makes the retry safe; no cookie also means no CSRF token to hold.
@@ -746,7 +774,7 @@
                  "Accept-Language": I.acceptLanguage() },
       credentials: "omit",
       cache: "no-store"
-    }).then(function (response) {
+    }, bytes).then(function (response) {
       if (bucketSilent) { directUploads = false; } // the app answers where the bucket did not
       bucketSilent = false;
       return response.json().catch(function () { return null; }).then(function (body) {
