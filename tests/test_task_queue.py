@@ -326,3 +326,38 @@ def test_beat_and_a_worker_send_a_due_delivery(queued_app, tmp_path, receiver):
         beat.stop()
         worker.stop()
     assert [r["event"] for r in received] == ["integration.test"]
+
+
+class WorkerKilled(BaseException):
+    """The process dies in the middle of decoding (the OOM killer, a codec crash): no except
+    clause of the app's runs, and nothing after this line is committed."""
+
+
+def test_a_photo_that_kills_its_worker_is_failed_after_three_decodings(tmp_path, monkeypatch):
+    from hazard_reporter.photos import services as photo_services
+    from hazard_reporter.photos.services import MAX_RENDER_ATTEMPTS, pending_photo_ids
+
+    app = build_app(tmp_path, TASK_RUNNER="celery", CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    body = post_report(app.test_client(), photos=[make_jpeg(gps=MIANYANG)]).json
+    photo_id = body["photos"][0]["id"]
+
+    def dies(*args, **kwargs):
+        raise WorkerKilled
+
+    monkeypatch.setattr(photo_services, "make_derivatives", dies)
+    for attempt in range(1, MAX_RENDER_ATTEMPTS + 1):
+        with app.app_context(), pytest.raises(WorkerKilled):
+            make_derivatives_task(photo_id)  # as Celery redelivers it to the next worker
+        with app.app_context():
+            db.session.remove()  # a new process: only what was committed remains
+            photo = db.session.get(Photo, photo_id)
+            assert (photo.derivatives, photo.derivatives_attempts) == ("pending", attempt)
+            db.session.remove()
+
+    with app.app_context():
+        make_derivatives_task(photo_id)  # the next delivery does not decode it again
+        photo = db.session.get(Photo, photo_id)
+        assert photo.derivatives == DerivativeState.FAILED
+        assert "stopped the worker 3 times" in photo.derivatives_error
+        assert photo_id not in pending_photo_ids(db.session)  # the sweep leaves it be
+        db.session.remove()

@@ -62,6 +62,8 @@ class Photo(db.Model):
     thumbnail_height: Mapped[int | None] = mapped_column(Integer)
     phash: Mapped[str | None] = mapped_column(String(16), index=True)
     derivatives_error: Mapped[str | None] = mapped_column(String(200))
+    # Decodings started: one that kills its worker records nothing else (see MAX_RENDER_ATTEMPTS).
+    derivatives_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -248,6 +248,10 @@ def build_photo(checked: CheckedPhoto, key: str, position: int, captured_at) -> 
     )
 
 
+# Decodings of one photo that may end without a word (the worker killed) before it is failed.
+MAX_RENDER_ATTEMPTS = 3
+
+
 def make_photo_derivatives(
     session: Session,
     storage: Storage,
@@ -258,13 +262,24 @@ def make_photo_derivatives(
     near_duplicate_distance: int | None = None,
 ) -> Photo | None:
     """Make the display and thumbnail renditions of one photo (the caller commits); safe to run
-    twice."""
+    twice. Each decoding is counted, committed, before it starts: a photo whose decoding has
+    killed its worker ``MAX_RENDER_ATTEMPTS`` times (out of memory, a codec crash) is marked
+    failed rather than handed to worker after worker."""
     photo = session.get(Photo, photo_id)
     if photo is None or photo.derivatives == DerivativeState.READY:
         log.info("photo %s: renditions already made, nothing to do", photo_id)
         return photo
+    if photo.derivatives_attempts >= MAX_RENDER_ATTEMPTS:
+        log.error(
+            "photo %s: %s decodings never ended; marked failed", photo_id, MAX_RENDER_ATTEMPTS
+        )
+        photo.derivatives = DerivativeState.FAILED
+        photo.derivatives_error = f"its decoding stopped the worker {MAX_RENDER_ATTEMPTS} times"
+        return photo
     try:
         with storage.open(photo.original_key) as fp:
+            photo.derivatives_attempts += 1
+            session.commit()  # counted even if this process dies decoding it
             result = make_derivatives(fp, display_px=display_px, thumbnail_px=thumbnail_px)
     except StorageUnavailable:
         raise  # try again later; the photo stays pending
