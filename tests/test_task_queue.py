@@ -361,3 +361,40 @@ def test_a_photo_that_kills_its_worker_is_failed_after_three_decodings(tmp_path,
         assert "stopped the worker 3 times" in photo.derivatives_error
         assert photo_id not in pending_photo_ids(db.session)  # the sweep leaves it be
         db.session.remove()
+
+
+def test_a_broker_that_never_answers_holds_a_report_only_seconds(tmp_path):
+    # A Redis that takes the connection and then says nothing (a hung server, a half-open
+    # network path): each photo's task would wait for it in turn.
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+
+    def accept_and_say_nothing():
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    port = listener.getsockname()[1]
+    app = build_app(tmp_path, TASK_RUNNER="celery", CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0")
+    try:
+        started = time.monotonic()
+        photos = [make_jpeg(320, 240, gps=MIANYANG) for _ in range(6)]
+        response = post_report(app.test_client(), photos=photos, immediate_danger="true")
+        waited = time.monotonic() - started
+        assert response.status_code == 201
+        assert {p["status"] for p in response.get_json()["photos"]} == {"pending"}
+        # the first task's two tries (2 s each), then none for the next 30 s: not 6 x 3 x 10 s
+        assert waited < 15, waited
+        assert len(accepted) <= 2
+    finally:
+        listener.close()
+        for connection in accepted:
+            connection.close()
