@@ -45,6 +45,29 @@ def test_put_read_list_delete(backend):
         backend.read("originals/2026/11/28/a.jpg")
 
 
+def test_modified_says_when_an_object_was_stored(backend):
+    from datetime import UTC, datetime, timedelta
+
+    backend.put_bytes("uploads/2026/12/04/" + "a" * 32, b"abc", "image/jpeg")
+    stored = backend.modified("uploads/2026/12/04/" + "a" * 32)
+    assert abs(stored - datetime.now(UTC)) < timedelta(minutes=1)
+    with pytest.raises(FileNotFoundError):
+        backend.modified("uploads/2026/12/04/" + "b" * 32)
+
+
+def test_a_file_removed_while_the_folder_is_listed_is_left_out(tmp_path):
+    # A failed submission removes its original while the clean-up lists the same folder.
+    store = LocalStorage(tmp_path / "store")
+    for name in ("a", "b", "c"):
+        store.put_bytes(f"originals/2026/12/04/{name}.jpg", b"x", "image/jpeg")
+    listing = store.list("originals/")
+    first = next(listing)
+    store.delete("originals/2026/12/04/b.jpg")
+    rest = [item.key for item in listing]
+    assert first.key == "originals/2026/12/04/a.jpg"
+    assert rest == ["originals/2026/12/04/c.jpg"]
+
+
 def test_a_large_object_reads_back_whole(backend):
     # 3 MB: more than one read chunk, and more than S3 storage keeps in memory before spooling.
     data = bytes(range(256)) * (3 * 4096)

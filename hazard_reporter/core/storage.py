@@ -360,7 +360,10 @@ class LocalStorage(Storage):
             for name in sorted(files):
                 path = Path(dirpath) / name
                 key = path.relative_to(self.root).as_posix()
-                stat = path.stat()
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:  # removed since the folder was read (a failed report)
+                    continue
                 # Half-written temporaries carry a leading dot; they are listed so that the
                 # clean-up command can remove ones left by a crash.
                 yield StoredObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
