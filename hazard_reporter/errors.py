@@ -209,6 +209,25 @@ class PhotoProcessing(HazardError):
     }
 
 
+class PhotoFileMissing(HazardError):
+    status = 404
+    code = "photo_file_missing"
+    messages = {
+        "zh": "照片文件在存储中缺失，已记录，请联系管理员从备份恢复。",
+        "en": "The photo's file is missing from storage; this was logged. Ask an administrator "
+        "to restore it from the backup.",
+    }
+
+
+class PhotoStorageUnavailable(StorageUnavailable):
+    """Reading a photo failed for the moment (storage is away): nothing is lost."""
+
+    messages = {
+        "zh": "照片存储暂时不可用，请稍后再试。",
+        "en": "Photo storage is temporarily unavailable; try again shortly.",
+    }
+
+
 class DirectUploadUnavailable(HazardError):
     status = 501
     code = "direct_upload_unavailable"

@@ -597,3 +597,56 @@ def test_a_full_s3_store_is_storage_full():
         )
         with pytest.raises(StorageFull):
             store.put_bytes("originals/2026/11/28/a.jpg", b"x", "image/jpeg")
+
+
+def test_a_photo_file_gone_from_storage_is_a_clear_404_and_records_no_read(app, client):
+    # A bucket restored from an older backup, a file removed by hand: the reader is told what is
+    # wrong and whom to ask, and the timeline does not record a read that never happened.
+    from hazard_reporter.reports.models import Event
+    from tests.conftest import make_user
+    from tests.test_reports_api import post_report
+
+    inspector = make_user(app, "inspector", regions=["510000"])["headers"]
+    body = post_report(client, region_code="510703").get_json()
+    photo_id = body["photos"][0]["id"]
+    storage = app.extensions["hazard_storage"]
+    with app.app_context():
+        photo = db.session.get(Photo, photo_id)
+        storage.delete(photo.original_key)
+        storage.delete(photo.display_key)
+        db.session.remove()
+    for path in (f"/api/v1/photos/{photo_id}/original", f"/api/v1/photos/{photo_id}/display"):
+        answer = client.get(path, headers={**inspector, "Accept-Language": "zh"})
+        assert answer.status_code == 404, path
+        error = answer.get_json()["error"]
+        assert error["code"] == "photo_file_missing" and "备份" in error["message"]
+    with app.app_context():
+        reads = db.session.scalar(
+            select(func.count()).select_from(Event).where(Event.action == "original_photo_read")
+        )
+        assert reads == 0
+        db.session.remove()
+
+
+def test_storage_away_while_a_photo_is_read_says_so_not_that_a_report_was_lost(
+    app, client, monkeypatch
+):
+    from hazard_reporter.core.storage import LocalStorage
+    from hazard_reporter.errors import StorageUnavailable
+    from tests.conftest import make_user
+    from tests.test_reports_api import post_report
+
+    inspector = make_user(app, "inspector", regions=["510000"])["headers"]
+    photo_id = post_report(client, region_code="510703").get_json()["photos"][0]["id"]
+
+    def away(self, key):
+        raise StorageUnavailable(retry_after=30)
+
+    monkeypatch.setattr(LocalStorage, "open", away)
+    answer = client.get(
+        f"/api/v1/photos/{photo_id}/thumbnail", headers={**inspector, "Accept-Language": "en"}
+    )
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "30"
+    error = answer.get_json()["error"]
+    assert error["code"] == "storage_unavailable"
+    assert "report" not in error["message"] and "try again shortly" in error["message"]

@@ -516,9 +516,14 @@ class S3Storage(Storage):
             raise unavailable() from exc
 
     def url(self, key: str, seconds: int) -> str | None:
-        return self.signer.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
-        )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.signer.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
+            )
+        except (BotoCoreError, ClientError) as exc:  # no credentials to sign with
+            raise unavailable() from exc
 
     def presigned_post(
         self, key: str, *, content_type: str, max_bytes: int, seconds: int

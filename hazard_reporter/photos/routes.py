@@ -4,6 +4,7 @@ phone's direct upload of a photo to the bucket."""
 from __future__ import annotations
 
 import io
+import logging
 
 from flask import current_app, redirect, request, send_file
 
@@ -13,7 +14,13 @@ from hazard_reporter.core.auth import current_principal, photo_links, requires
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.limits import upload_limits
 from hazard_reporter.core.tasks import current_storage
-from hazard_reporter.errors import NotFound, PhotoProcessing
+from hazard_reporter.errors import (
+    NotFound,
+    PhotoFileMissing,
+    PhotoProcessing,
+    PhotoStorageUnavailable,
+    StorageUnavailable,
+)
 from hazard_reporter.extensions import db
 from hazard_reporter.photos import services as photo_services
 from hazard_reporter.photos.imaging import ImageFormat
@@ -22,6 +29,7 @@ from hazard_reporter.photos.schemas import UploadRequestSchema, UploadTicketSche
 from hazard_reporter.reports import access
 from hazard_reporter.reports import services as report_services
 
+log = logging.getLogger(__name__)
 blp = HazardBlueprint("photos", __name__, url_prefix="/api/v1/photos", description="照片 Photos")
 uploads = HazardBlueprint(
     "uploads", __name__, url_prefix="/api/v1/uploads", description="照片直传 Direct uploads"
@@ -42,18 +50,32 @@ def _readable_photo(photo_id: int) -> Photo:
     raise NotFound(what="该照片", what_en="photo")
 
 
+def _read(key: str) -> bytes:
+    """A stored file's bytes, or the error a reader can act on: missing (restored from the
+    backup by an administrator), or storage away for the moment."""
+    try:
+        return current_storage().read(key)
+    except FileNotFoundError:
+        log.error("photo file %s is missing from storage", key)
+        raise PhotoFileMissing() from None
+    except StorageUnavailable as exc:
+        raise PhotoStorageUnavailable(retry_after=exc.retry_after) from None
+
+
 def _serve(photo_id: int, which: str):
     photo = _readable_photo(photo_id)
     key = photo.display_key if which == "display" else photo.thumbnail_key
     if photo.derivatives != DerivativeState.READY or not key:
         failed = photo.derivatives == DerivativeState.FAILED
         raise PhotoProcessing(retry_after=None if failed else PROCESSING_RETRY_SECONDS)
-    storage = current_storage()
-    direct = storage.url(key, current_app.config["S3_PRESIGN_SECONDS"])
+    try:
+        direct = current_storage().url(key, current_app.config["S3_PRESIGN_SECONDS"])
+    except StorageUnavailable as exc:
+        raise PhotoStorageUnavailable(retry_after=exc.retry_after) from None
     if direct:
         return redirect(direct, code=302)
     # Renditions are small; reading them whole closes the file before the response is sent.
-    response = send_file(io.BytesIO(storage.read(key)), mimetype="image/jpeg")
+    response = send_file(io.BytesIO(_read(key)), mimetype="image/jpeg")
     # Renditions never change once made, and carry nothing private.
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -69,8 +91,11 @@ def original(photo_id):
     photo = db.session.get(Photo, photo_id)
     if photo is None:
         raise NotFound(what="该照片", what_en="photo")
-    report_services.record_original_read(db.session, photo, actor=current_principal(), now=utcnow())
-    data = current_storage().read(photo.original_key)
+    actor = current_principal()
+    if not access.can_see_identity(db.session, actor, photo.report):
+        raise NotFound(what="该照片", what_en="photo")
+    data = _read(photo.original_key)  # before the timeline records a read that then failed
+    report_services.record_original_read(db.session, photo, actor=actor, now=utcnow())
     response = send_file(
         io.BytesIO(data),
         mimetype=ImageFormat(photo.format).mime,
