@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
 
 from hazard_reporter import create_app
 from hazard_reporter.core import db as core_db
@@ -603,8 +603,6 @@ def test_a_photo_file_gone_from_storage_is_a_clear_404_and_records_no_read(app, 
     # A bucket restored from an older backup, a file removed by hand: the reader is told what is
     # wrong and whom to ask, and the timeline does not record a read that never happened.
     from hazard_reporter.reports.models import Event
-    from tests.conftest import make_user
-    from tests.test_reports_api import post_report
 
     inspector = make_user(app, "inspector", regions=["510000"])["headers"]
     body = post_report(client, region_code="510703").get_json()
@@ -633,8 +631,6 @@ def test_storage_away_while_a_photo_is_read_says_so_not_that_a_report_was_lost(
 ):
     from hazard_reporter.core.storage import LocalStorage
     from hazard_reporter.errors import StorageUnavailable
-    from tests.conftest import make_user
-    from tests.test_reports_api import post_report
 
     inspector = make_user(app, "inspector", regions=["510000"])["headers"]
     photo_id = post_report(client, region_code="510703").get_json()["photos"][0]["id"]
@@ -650,3 +646,48 @@ def test_storage_away_while_a_photo_is_read_says_so_not_that_a_report_was_lost(
     error = answer.get_json()["error"]
     assert error["code"] == "storage_unavailable"
     assert "report" not in error["message"] and "try again shortly" in error["message"]
+
+
+class ReadOnlyTransaction(Exception):
+    """What psycopg raises when PostgreSQL refuses a write (SQLSTATE 25006)."""
+
+    sqlstate = "25006"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        # a database switched to read-only, or a standby not yet promoted after a failover
+        lambda: InternalError("COMMIT", {}, ReadOnlyTransaction()),
+        lambda: InterfaceError("SELECT 1", {}, OSError("gone")),
+    ],
+    ids=["read-only", "connection-gone"],
+)
+def test_a_database_refusing_work_is_a_503_on_both_apis(app, client, monkeypatch, error):
+    import io
+
+    from hazard_reporter.open311 import routes as open311_routes
+    from hazard_reporter.reports import services as report_services
+
+    def refuse(*args, **kwargs):
+        raise error()
+
+    monkeypatch.setattr(report_services, "submit_report", refuse)
+    answer = post_report(client)
+    assert answer.status_code == 503, answer.get_data(as_text=True)[:300]
+    assert answer.get_json()["error"]["code"] == "database_unavailable"
+
+    monkeypatch.setattr(open311_routes, "take_in", refuse)
+    answer = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "service_code": "gas_network",
+            "lat": str(MIANYANG[0]),
+            "long": str(MIANYANG[1]),
+            "description": "燃气表箱门损坏",
+            "media": (io.BytesIO(make_jpeg()), "photo.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 503, answer.get_data(as_text=True)[:300]
+    assert answer.get_json()[0]["code"] == 503

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -128,6 +128,30 @@ def handle_database_error(error: DBAPIError | PoolTimeout):
     )
 
 
+# SQLSTATE 25006: PostgreSQL refuses writes (a standby promoted late, a database switched to
+# read-only for maintenance); the driver raises it as an InternalError.
+READ_ONLY_SQLSTATE = "25006"
+
+
+def handle_internal_database_error(error: InternalError):
+    """A database that refuses writes for now is unavailable (503); any other internal error is
+    unexpected (500)."""
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate == READ_ONLY_SQLSTATE:
+        return handle_database_error(error)
+    return handle_unexpected(error)
+
+
+# Each database error and its handler, for the app and for blueprints with handlers of their own.
+DATABASE_ERROR_HANDLERS = (
+    (OperationalError, handle_database_error),
+    (InterfaceError, handle_database_error),
+    (PoolTimeout, handle_database_error),
+    (InternalError, handle_internal_database_error),
+)
+
+
 def handle_font_missing(error):
     # A deployment problem, not the caller's: say what the server lacks.
     log.error("PDF font missing: %s", error)
@@ -153,7 +177,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HazardError, handle_hazard_error)
     app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(HTTPException, handle_http_exception)
-    for database_error in (OperationalError, InterfaceError, PoolTimeout):
-        app.register_error_handler(database_error, handle_database_error)
+    for database_error, handler in DATABASE_ERROR_HANDLERS:
+        app.register_error_handler(database_error, handler)
     app.register_error_handler(FontMissing, handle_font_missing)
     app.register_error_handler(Exception, handle_unexpected)

@@ -10,7 +10,6 @@ from typing import NoReturn
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hazard_reporter.core import http_errors
@@ -131,9 +130,12 @@ def _http_error(error: HTTPException) -> Response:
     return _as_open311(http_errors.handle_http_exception(error))
 
 
-@open311.errorhandler(OperationalError)
-def _database_error(error: OperationalError) -> Response:
-    return _as_open311(http_errors.handle_database_error(error))
+def _database_error_handler(handler):
+    return lambda error: _as_open311(handler(error))
+
+
+for _error, _handler in http_errors.DATABASE_ERROR_HANDLERS:  # a 503 as on /api/v1, not a 500
+    open311.register_error_handler(_error, _database_error_handler(_handler))
 
 
 @open311.errorhandler(Exception)
