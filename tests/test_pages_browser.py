@@ -544,3 +544,31 @@ def test_a_report_whose_answer_never_comes_is_tried_again_not_stuck(
     phone.clock.run_for(2 * 60_000)  # past the give-up time, then past the retry's back-off
     expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
     assert report_count(app) == 1
+
+
+@pytest.mark.parametrize("storage", ["unavailable", "full"])
+def test_a_report_the_phone_cannot_store_is_sent_and_the_worker_told_to_wait(
+    phone, app, live_server, tmp_path, storage
+):
+    # Private modes without IndexedDB, or a phone whose storage is full: the report is kept in
+    # the page's memory, sent all the same, and the worker is told not to close the page.
+    if storage == "unavailable":
+        phone.add_init_script("Object.defineProperty(window, 'indexedDB', { value: undefined });")
+    else:
+        cdp = phone.context.new_cdp_session(phone)
+        cdp.send("Storage.overrideQuotaForOrigin", {"origin": live_server, "quotaSize": 1000})
+    held = []
+    phone.route("**/api/v1/reports", lambda route: held.append(route))  # answered below
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, photo_files(tmp_path), sector="construction", description="外架连墙件缺失")
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#notice")).to_contain_text("发送完成前请不要关闭此页面")
+    expect(phone.locator("#pending-list .pending-report")).to_have_count(1)
+    assert phone.evaluate("() => document.getElementById('form-error').hidden")
+    for _ in range(100):  # the report's request, held while the page says what it did
+        if held:
+            break
+        phone.wait_for_timeout(100)
+    held[0].continue_()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    assert report_count(app) == 1

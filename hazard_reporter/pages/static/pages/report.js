@@ -39,7 +39,10 @@
 
   /* ---------------------------------------------------------------- storage (IndexedDB) -- */
 
-  var memoryStore = {}; // used only where IndexedDB is unavailable (some private modes)
+  // Reports kept only in this page's memory: where IndexedDB is unavailable (some private
+  // modes), or refused one for want of space. They are sent like the others, but lost if the
+  // page closes first, so the worker is told, and closing the page asks first.
+  var memoryStore = {};
   var dbPromise = null;
 
   function openDb() {
@@ -74,35 +77,47 @@
   }
 
   function putRecord(record) {
+    if (memoryStore[record.key]) { memoryStore[record.key] = record; return Promise.resolve(); }
     return tx("readwrite", function (store) {
       if (!store) { memoryStore[record.key] = record; return null; }
       return store.put(record);
+    }).catch(function (error) {
+      if (!error || error.name !== "QuotaExceededError") { throw error; }
+      memoryStore[record.key] = record; // the phone's storage is full: kept while the page lives
     });
   }
 
+  function keptInMemory(key) { return Object.prototype.hasOwnProperty.call(memoryStore, key); }
+
   function getRecord(key) {
+    if (keptInMemory(key)) { return Promise.resolve(memoryStore[key]); }
     return tx("readonly", function (store) {
-      if (!store) { return Promise.resolve(memoryStore[key]); }
+      if (!store) { return null; }
       return store.get(key);
     });
   }
 
   function deleteRecord(key) {
+    if (keptInMemory(key)) { delete memoryStore[key]; return Promise.resolve(); }
     return tx("readwrite", function (store) {
-      if (!store) { delete memoryStore[key]; return null; }
+      if (!store) { return null; }
       return store.delete(key);
     });
   }
 
   function allRecords() {
     return tx("readonly", function (store) {
-      if (!store) {
-        return Promise.resolve(Object.keys(memoryStore).map(function (k) { return memoryStore[k]; }));
-      }
+      if (!store) { return null; }
       return store.getAll();
     }).then(function (records) {
-      return (records || []).sort(function (a, b) { return a.created_at - b.created_at; });
+      var inMemory = Object.keys(memoryStore).map(function (k) { return memoryStore[k]; });
+      return (records || []).concat(inMemory).sort(function (a, b) { return a.created_at - b.created_at; });
     });
+  }
+
+  /** True while a report kept only in memory is not sent yet (closing the page would lose it). */
+  function unsentInMemory() {
+    return Object.keys(memoryStore).some(function (k) { return memoryStore[k].state !== "sent"; });
   }
 
   function newKey() {
@@ -570,12 +585,12 @@
       return replaces ? deleteRecord(replaces) : null;
     }).then(function () {
       resetForm();
-      showNotice(t("saved_queued"));
+      showNotice(t(keptInMemory(record.key) ? "saved_memory_only" : "saved_queued"));
       return render();
     }).then(function () {
       flush(true);
     }).catch(function (error) {
-      showFormError(String(error && error.message || error));
+      showFormError(t("save_failed", { detail: String(error && (error.name || error.message) || error) }));
     }).finally(updateSendButton);
   }
 
@@ -1024,6 +1039,10 @@
       renderPinLabels();
       renderPreviews();
       render();
+    });
+    // A report kept only in memory dies with the page: closing it asks first.
+    window.addEventListener("beforeunload", function (event) {
+      if (unsentInMemory()) { event.preventDefault(); event.returnValue = ""; }
     });
     loadReferenceData();
     locate();
