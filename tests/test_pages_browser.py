@@ -400,6 +400,8 @@ def test_refused_report_is_shown_as_an_error_to_fix_or_delete(phone, app, live_s
     expect(card).to_contain_text("发送失败，需要修改")
     expect(card.locator(".form-error")).not_to_be_empty()
     expect(phone.locator("#waiting-count")).to_be_hidden()  # not retried: the worker must act
+    # announced: the status region (read out by screen readers) says so, not only the card
+    expect(phone.get_by_role("status")).to_contain_text("报告未被接受，需要修改或删除")
     screenshot(phone, "report-refused")
 
     card.get_by_role("button", name="修改").click()  # back into the form, photo and text
@@ -426,6 +428,7 @@ def test_every_request_stays_on_the_app_origin(phone, app, live_server, tmp_path
     fill_report(phone, photo_files(tmp_path), sector="mining", description="巷道支护松动")
     phone.get_by_role("button", name="发送").click()
     expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    expect(phone.get_by_role("status")).to_have_text("报告已发送。")
     phone.locator("#sent-list .status-link").click()
     expect(phone.locator("#timeline li")).to_have_count(1)
     expect(phone.locator("#r-photos img").first).to_be_visible()

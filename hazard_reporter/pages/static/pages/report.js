@@ -805,7 +805,10 @@
         }
         record.state = "error";
         record.last_error = errorMessage(body, response.status);
-        return putRecord(record);
+        // Said in the live region too: the card itself is not announced.
+        return putRecord(record).then(function () {
+          showNotice(t("notice_refused", { message: record.last_error }));
+        });
       });
     }, function () {
       bucketSilent = false; // no network at all: the bucket may well be fine
@@ -829,7 +832,7 @@
     };
     return putRecord(record).then(function () {
       if (body.advice) { showAdvice(body.advice); }
-      showNotice("");
+      showNotice(unsentInMemory() ? t("saved_memory_only") : t("notice_sent"));
     });
   }
 
