@@ -340,6 +340,31 @@ def test_units_and_routing_rules_by_csv(client, admin):
     assert forwarded["unit_id"] == units["fc-zjj"]
 
 
+def test_a_units_file_without_a_column_leaves_that_field_as_it_was(client, admin):
+    # A file of names only, say, must not wipe every unit's channels (and so its deliveries).
+    full = (
+        "slug,name_zh,name_en,region_code,sectors,channels,is_union_department\n"
+        'fc-zjj,涪城区住建局,Fucheng Housing Bureau,510703,construction,"[{""type"": ""link""}]",yes\n'
+    )
+    renamed = "slug,name_zh,region_code\nfc-zjj,涪城区住房和城乡建设局,510703\n"
+    for body in (full, renamed):
+        answer = client.post(
+            "/api/v1/units/import", data=body.encode(), headers=admin, content_type="text/csv"
+        )
+        assert answer.status_code == 200, answer.json
+    unit = next(u for u in client.get("/api/v1/units", headers=admin).json if u["slug"] == "fc-zjj")
+    assert unit["name_zh"] == "涪城区住房和城乡建设局"
+    assert unit["name_en"] == "Fucheng Housing Bureau"
+    assert unit["sectors"] == ["construction"] and unit["channels"] == [{"type": "link"}]
+    assert unit["is_union_department"] is True
+    cleared = "slug,name_zh,name_en,region_code\nfc-zjj,涪城区住建局,,510703\n"  # an empty cell
+    client.post(
+        "/api/v1/units/import", data=cleared.encode(), headers=admin, content_type="text/csv"
+    )
+    unit = next(u for u in client.get("/api/v1/units", headers=admin).json if u["slug"] == "fc-zjj")
+    assert unit["name_en"] is None and unit["channels"] == [{"type": "link"}]
+
+
 def test_deadline_columns_are_utc_aware(app, client, inspector):
     rid = post_report(client, region_code="510703", photos=[make_jpeg()]).json["id"]
     act(client, rid, "triage", inspector["headers"])

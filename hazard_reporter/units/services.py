@@ -112,7 +112,9 @@ def save_rule(
 def import_units_csv(session: Session, text: str) -> int:
     """Create or update units from CSV with the header
     ``slug,name_zh,name_en,region_code,sectors,channels`` (sectors separated by ``;``, channels a
-    JSON list). All rows or none: a bad row raises ValidationFailed naming its line."""
+    JSON list; ``is_union_department`` optional). A column the file lacks leaves that field of an
+    existing unit as it is (a new unit gets its default); an empty cell clears it. All rows or
+    none: a bad row raises ValidationFailed naming its line."""
     rows = csv_rows(text, ("slug", "name_zh", "region_code"))
     saved = 0
     try:
@@ -121,24 +123,27 @@ def import_units_csv(session: Session, text: str) -> int:
                 data = {
                     "slug": row["slug"].strip(),
                     "name_zh": row["name_zh"].strip(),
-                    "name_en": (row.get("name_en") or "").strip() or None,
                     "region_code": row["region_code"].strip(),
-                    "sectors": [
-                        s.strip() for s in (row.get("sectors") or "").split(";") if s.strip()
-                    ],
-                    "channels": json.loads(row.get("channels") or "[]"),
-                    "is_union_department": (row.get("is_union_department") or "").strip().lower()
-                    in ("1", "true", "yes"),
                 }
+                if "name_en" in row:
+                    data["name_en"] = row["name_en"].strip() or None
+                if "sectors" in row:
+                    data["sectors"] = [s.strip() for s in row["sectors"].split(";") if s.strip()]
+                if "channels" in row:
+                    data["channels"] = json.loads(row["channels"] or "[]")
+                if "is_union_department" in row:
+                    flag = row["is_union_department"].strip().lower()
+                    data["is_union_department"] = flag in ("1", "true", "yes")
                 if not data["slug"] or not data["name_zh"]:
                     raise ValueError("slug and name_zh are required")
-                if not isinstance(data["channels"], list):
+                if not isinstance(data.get("channels", []), list):
                     raise ValueError("channels must be a JSON list")
                 _check_unit_fields(session, data)
             except (KeyError, ValueError, ValidationFailed, UnknownRegion) as exc:
                 detail = exc.message("en") if hasattr(exc, "message") else str(exc)
                 raise ValidationFailed(field="csv", detail=f"line {line}: {detail}") from None
-            unit = session.scalar(select(Unit).where(Unit.slug == data["slug"])) or Unit()
+            unit = session.scalar(select(Unit).where(Unit.slug == data["slug"]))
+            unit = unit or Unit(channels=[], sectors=[])
             for key, value in data.items():
                 setattr(unit, key, value)
             session.add(unit)
