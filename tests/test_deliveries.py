@@ -766,6 +766,11 @@ def test_message_text_is_chinese_first_for_every_kind():
     assert ("已超期", "签收时限 2026-05-01 09:00（北京时间）") in message.lines
     assert message.summary_en.startswith("Overdue hazard escalated: report #7")
     assert compose("alert.red", forwarded_payload()).title.startswith("【重大隐患警报】红色")
+    changed = compose(
+        "report.severity_changed", {**forwarded_payload(), "previous_severity": "yellow"}
+    )
+    assert changed.title.startswith("【隐患风险等级调整】")
+    assert ("原风险等级", "黄色（一般风险）") in changed.lines
     assert isinstance(DeliveryFailed("x"), Exception)
 
 

@@ -172,3 +172,84 @@ def test_an_inspector_out_of_scope_cannot_probe_reporters_through_commendations(
     ]
     assert attempts[0].status_code == attempts[1].status_code == 422
     assert attempts[0].json == attempts[1].json
+
+
+def escalations_at(app, when) -> int:
+    with app.app_context():
+        done = escalate_overdue(db.session, now=when, policy=DeadlinePolicy())
+        db.session.remove()
+        return done
+
+
+def test_a_colour_made_worse_after_forwarding_counts_from_now_and_tells_the_unit(
+    app, client, inspector
+):
+    # Yellow when forwarded: 24 h to acknowledge. Made red 3 h later: the red hour counts from
+    # the change, not from the forwarding (which would make the unit overdue before it was told).
+    from hazard_reporter.accounts.principal import ANONYMOUS
+    from hazard_reporter.deliveries.models import Delivery
+    from hazard_reporter.inspection import services as inspection
+    from hazard_reporter.units.models import Unit
+
+    with app.app_context():  # the inspectors' office (a union department) hears of red reports
+        office = db.session.scalar(select(Unit).where(Unit.slug == "sc-zgh-lbb"))
+        office.channels = [{"type": "wecom", "url": "http://127.0.0.1:9/wecom"}]
+        db.session.commit()
+    rid, _ = forwarded(app, client, inspector, description="仓库门口有些杂物")
+    with app.app_context():
+        report = db.session.get(Report, rid)
+        assert report.severity == "yellow"
+        changed_at = report.forwarded_at + timedelta(hours=3)
+        inspection.override_severity(
+            db.session,
+            report,
+            severity="red",
+            reason="复核为重大隐患",
+            actor=ANONYMOUS,  # the service's caller checked who may
+            now=changed_at,
+            policy=DeadlinePolicy(),
+        )
+        assert report.acknowledge_due_at == changed_at + timedelta(hours=1)
+        assert report.rectify_due_at == changed_at + timedelta(hours=24)
+        kinds = [d.kind for d in db.session.scalars(select(Delivery).order_by(Delivery.id))]
+        assert "report.severity_changed" in kinds and "alert.red" in kinds
+        db.session.remove()
+    assert escalations_at(app, changed_at + timedelta(seconds=1)) == 0
+    assert escalations_at(app, changed_at + timedelta(hours=1, seconds=1)) == 1
+
+
+def test_a_reopened_rectification_gets_its_time_again_and_clears_overdue(app, client, inspector):
+    from hazard_reporter.accounts.principal import ANONYMOUS
+    from hazard_reporter.inspection import services as inspection
+
+    rid, _ = forwarded(app, client, inspector)
+    with app.app_context():
+        report = db.session.get(Report, rid)
+        start = report.forwarded_at
+        unit_id = report.unit_id
+        db.session.remove()
+    assert escalations_at(app, start + timedelta(hours=5)) == 1  # orange: 4 h to acknowledge
+    with app.app_context():
+        report = db.session.get(Report, rid)
+        assert report.overdue is True
+        later = start + timedelta(hours=5, minutes=1)
+        inspection.acknowledge(
+            db.session, report, unit_id=unit_id, note_text=None, now=later, policy=DeadlinePolicy()
+        )
+        assert report.overdue is False  # acknowledged late; rectifying is still in time
+        report.status = "rectified"
+        db.session.commit()
+        week = start + timedelta(days=7)
+        inspection.reopen_rectification(
+            db.session,
+            report,
+            reason="整改不到位",
+            actor=ANONYMOUS,
+            now=week,
+            policy=DeadlinePolicy(),
+        )
+        assert report.rectify_due_at == week + timedelta(hours=72)
+        assert report.overdue is False
+        db.session.remove()
+    assert escalations_at(app, week + timedelta(seconds=15)) == 0
+    assert escalations_at(app, week + timedelta(hours=73)) == 1  # the new deadline, missed

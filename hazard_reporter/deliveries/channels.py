@@ -76,6 +76,7 @@ KIND_TITLES: dict[str, tuple[str, str]] = {
     "report.forwarded": ("隐患转办", "Hazard report forwarded"),
     "alert.red": ("重大隐患警报", "Major hazard alert"),
     "report.escalated": ("隐患超期升级", "Overdue hazard escalated"),
+    "report.severity_changed": ("隐患风险等级调整", "Hazard severity changed"),
 }
 SEVERITY_LABELS: dict[str, tuple[str, str]] = {
     "red": ("红色（重大风险）", "red (major risk)"),
@@ -187,6 +188,9 @@ def compose(kind: str, payload: Mapping[str, Any], *, tz: ZoneInfo | None = None
     title = f"【{kind_zh}】{severity_zh}{sector_zh}{number}"
 
     lines: list[tuple[str, str]] = [("风险等级", severity_zh), ("行业领域", sector_zh)]
+    previous = str(payload.get("previous_severity") or "")
+    if previous:
+        lines.insert(1, ("原风险等级", SEVERITY_LABELS.get(previous, (previous, previous))[0]))
     if payload.get("description"):
         lines.append(("隐患描述", str(payload["description"])))
     if region := _region(payload):

@@ -33,6 +33,7 @@ class DeliveryKind(StrEnum):
     REPORT_FORWARDED = "report.forwarded"
     ALERT_RED = "alert.red"
     REPORT_ESCALATED = "report.escalated"
+    REPORT_SEVERITY_CHANGED = "report.severity_changed"
 
 
 def new_idempotency_id() -> str:

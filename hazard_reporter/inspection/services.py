@@ -69,8 +69,16 @@ def refresh_urgency(report: Report, *, policy: DeadlinePolicy, now: datetime) ->
             rectify_due=report.rectify_due_at,
             policy=policy,
         )
-    if status not in OPEN:
-        report.overdue = False
+    # Overdue while a deadline that still applies has passed: acknowledging, a new colour's
+    # later deadlines or a reopening clear it (escalation sets it as the deadline passes).
+    report.overdue = status in OPEN and bool(
+        missed_deadlines(
+            status,
+            acknowledge_due=report.acknowledge_due_at,
+            rectify_due=report.rectify_due_at,
+            now=now,
+        )
+    )
 
 
 def transition(
@@ -212,20 +220,67 @@ def override_severity(
     policy: DeadlinePolicy,
 ) -> Report:
     """Set the colour by hand, with a reason; the computed colour is kept beside it."""
+    previous = report.severity
     _override(report, severity, reason, actor=actor, now=now)
-    _restart_deadlines_for_colour(report, policy=policy)
+    _after_colour_change(session, report, previous=previous, policy=policy, now=now)
     refresh_urgency(report, policy=policy, now=now)
     session.commit()
     return report
 
 
-def _restart_deadlines_for_colour(report: Report, *, policy: DeadlinePolicy) -> None:
-    """A new colour while the unit holds the report: its deadlines follow the new colour,
-    counted from the forwarding."""
+def _after_colour_change(
+    session: Session, report: Report, *, previous: str, policy: DeadlinePolicy, now: datetime
+) -> None:
+    """What a new colour changes beyond the colour itself.
+
+    While the unit holds the report, its deadlines follow the new colour, counted from the
+    forwarding; but one the new colour brings closer is never set before the unit can know of
+    it (a blue report made red three hours after its forwarding is due within the red hour from
+    now, not overdue at once). The unit is told (``report.severity_changed``), and a report made
+    red alerts the inspectors on duty as a red one does at submission."""
+    if report.severity == previous:
+        return
     if Status(report.status) in WITH_UNIT and report.forwarded_at is not None:
-        deadlines = due_times(report.severity, report.forwarded_at, policy)
-        report.acknowledge_due_at = deadlines.acknowledge_due
-        report.rectify_due_at = deadlines.rectify_due
+        counted = due_times(report.severity, report.forwarded_at, policy)
+        fresh = due_times(report.severity, now, policy)
+        report.acknowledge_due_at = _fair_due(
+            counted.acknowledge_due, report.acknowledge_due_at, fresh.acknowledge_due
+        )
+        report.rectify_due_at = _fair_due(
+            counted.rectify_due, report.rectify_due_at, fresh.rectify_due
+        )
+        unit = session.get(Unit, report.unit_id) if report.unit_id else None
+        if unit is not None:
+            region_name = report.region.name_zh if report.region else None
+            payload = unit_payload(report, unit, link=None, lang_region=region_name)
+            payload["previous_severity"] = previous
+            deliveries.enqueue(
+                session,
+                kind="report.severity_changed",
+                payload=payload,
+                unit=unit,
+                report_id=report.id,
+                now=now,
+            )
+    if report.severity == Severity.RED.value and Status(report.status) in OPEN:
+        from hazard_reporter.reports.services import red_alert_payload
+
+        alert_inspectors(
+            session,
+            report,
+            region_code=report.region_code,
+            kind="alert.red",
+            now=now,
+            payload=red_alert_payload(report),
+        )
+
+
+def _fair_due(counted: datetime, old: datetime | None, fresh: datetime) -> datetime:
+    """The deadline from the forwarding under the new colour, brought no closer than the new
+    colour's time from now (nor later than it was)."""
+    if old is None:
+        return counted
+    return max(counted, min(old, fresh))
 
 
 # --- forwarding to the unit ------------------------------------------------------------------
@@ -338,8 +393,9 @@ def reopen_triage(
             target.independent_reports = max(1, (target.independent_reports or 1) - 1)
             if rules is not None:
                 assessment = assessment_for(target, rules, local_timezone=local_timezone, now=now)
+                previous = target.severity
                 apply_assessment(target, assessment)
-                _restart_deadlines_for_colour(target, policy=policy)
+                _after_colour_change(session, target, previous=previous, policy=policy, now=now)
             refresh_urgency(target, policy=policy, now=now)
             note(
                 target,
@@ -386,8 +442,9 @@ def merge(
         follower.duplicate_of_id = into.id
     into.independent_reports = (into.independent_reports or 1) + (report.independent_reports or 1)
     report.independent_reports = 1
+    previous = into.severity
     apply_assessment(into, assessment_for(into, rules, local_timezone=local_timezone, now=now))
-    _restart_deadlines_for_colour(into, policy=policy)
+    _after_colour_change(session, into, previous=previous, policy=policy, now=now)
     refresh_urgency(into, policy=policy, now=now)
     note(
         into,
@@ -415,8 +472,10 @@ def verify(session, report, *, note_text: str | None, actor: Principal, now, pol
 
 
 def reopen_rectification(session, report, *, reason: str, actor: Principal, now, policy) -> Report:
-    """Send a rectification back: the hazard is not fixed."""
+    """Send a rectification back: the hazard is not fixed. The unit gets the colour's full time
+    to rectify again, from now: the old deadline has usually passed, and was met or escalated."""
     _require_reason(reason)
+    report.rectify_due_at = now + timedelta(hours=policy.rectify_hours[report.severity])
     transition(report, Status.RECTIFYING, actor=actor.actor, now=now, policy=policy, reason=reason)
     session.commit()
     return report
