@@ -270,3 +270,22 @@ def test_the_committee_pages_through_a_long_list(app, live_server, open_page):
         int(text) for text in board.locator("#awards-body tr td:first-child").all_text_contents()
     ]
     assert ranks == sorted(ranks) and ranks[0] == 1 and ranks[-1] == 6  # 5 reds, then 125 tied
+
+
+def test_a_second_tab_takes_up_the_sign_in_and_can_sign_in_again(app, live_server, open_page):
+    # The sign-in cookie lasts hours across tabs; the CSRF token was kept per tab. A new tab
+    # showed the sign-in form, and signing in there failed the CSRF check, again and again.
+    inspector = make_user(app, "inspector", regions=["510000"])
+    first = open_page()
+    first.goto(f"{live_server}/inspect")
+    sign_in(first, inspector)
+    second = first.context.new_page()  # the same browser: the same cookie, a new tab
+    second.goto(f"{live_server}/inspect")
+    expect(second.locator("#workspace")).to_be_visible()
+    expect(second.locator("#signin-form")).to_be_hidden()
+    second.get_by_role("button", name="退出").click()  # signed out in that tab…
+    expect(second.locator("#signin-form")).to_be_visible()
+    first.reload()  # …and so everywhere
+    expect(first.locator("#signin-form")).to_be_visible()
+    sign_in(first, inspector)
+    expect(first.locator("#workspace")).to_be_visible()

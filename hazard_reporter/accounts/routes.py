@@ -24,6 +24,7 @@ from hazard_reporter.core.api import HazardBlueprint
 from hazard_reporter.core.auth import access_tokens, csrf_token, current_principal, requires
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.limits import limiter, login_limits
+from hazard_reporter.errors import AuthRequired
 from hazard_reporter.extensions import db
 
 auth = HazardBlueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录 Sign-in")
@@ -151,6 +152,18 @@ def update_me(body):
         user.consent_named = body["consent_named"]
     db.session.commit()
     return user
+
+
+@auth.route("/session")
+@auth.response(200, WebSessionSchema)
+@requires()
+def web_session():
+    """The browser's signed-in session and its CSRF token: a new tab (or a page opened again)
+    takes up the session the cookie holds rather than asking to sign in again."""
+    principal = current_principal()
+    if principal.via != "cookie":
+        raise AuthRequired()
+    return {"user": principal.user, "csrf_token": csrf_token()}
 
 
 @auth.route("/session", methods=["POST"])

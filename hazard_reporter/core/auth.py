@@ -20,6 +20,7 @@ from hazard_reporter.errors import AuthRequired, CsrfFailed, Forbidden, TokenInv
 from hazard_reporter.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SIGN_IN_ENDPOINT = "auth.start_web_session"
 CSRF_HEADER = "X-CSRF-Token"
 
 
@@ -64,7 +65,9 @@ def _from_cookie() -> Principal:
     if user is None:
         session.clear()
         return ANONYMOUS
-    if request.method not in SAFE_METHODS:
+    if request.method not in SAFE_METHODS and request.endpoint != SIGN_IN_ENDPOINT:
+        # (Signing in again replaces the session whatever it held: a tab that has lost the
+        # token must still be able to sign in.)
         sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token", "")
         if not hmac.compare_digest(str(sent), str(session.get("csrf", ""))) or not sent:
             raise CsrfFailed()

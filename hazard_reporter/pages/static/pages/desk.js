@@ -311,9 +311,12 @@
       });
     });
     shown(false);
-    if (csrf()) {  // a sign-in earlier in this tab: still valid?
-      api("GET", "/api/v1/auth/me").then(enter, function () { setCsrf(""); });
-    }
+    // A session the cookie still holds (this tab, another tab, or the page opened again): take
+    // it up with its CSRF token rather than asking to sign in again.
+    api("GET", "/api/v1/auth/session").then(function (b) {
+      setCsrf(b.csrf_token);
+      enter(b.user || {});
+    }, function () { setCsrf(""); });
   }
 
   window.HazardDesk = {
