@@ -190,3 +190,30 @@ def test_photo_similarity_of_hashes():
     assert photo_similarity("ffffffffffffffff", "ffffffffffffffff") == 1.0
     assert photo_similarity("0000000000000000", "ffffffffffffffff") == 0.0
     assert photo_similarity(None, "ff") is None
+
+
+def test_me_too_joins_only_an_earlier_report_still_open(client, app):
+    # A me-too must not move a settled hazard's credit: not into a verified report (its colour
+    # and credit are settled), and not from an older report (which would become the first).
+    from hazard_reporter.extensions import db
+    from hazard_reporter.reports.models import Report
+
+    def report(seed: int, north: float) -> dict:
+        photo = jpeg(scene(seed), gps=nearby(north))
+        return post_report(client, photos=[photo], sector="construction", description="脚手架").json
+
+    older, verified, newer = report(11, 0), report(12, 10), report(13, 20)
+    with app.app_context():
+        db.session.get(Report, verified["id"]).status = "verified"
+        db.session.commit()
+
+    def me_too(mine: dict, into: dict) -> int:
+        return client.post(
+            f"/api/v1/reports/{mine['id']}/me-too",
+            json={"into_id": into["id"]},
+            headers={"X-Followup-Token": mine["followup_token"]},
+        ).status_code
+
+    assert me_too(newer, verified) == 422
+    assert me_too(older, newer) == 422  # older's reporter would take newer's place as first
+    assert me_too(newer, older) == 200

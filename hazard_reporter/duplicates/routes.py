@@ -17,8 +17,9 @@ from hazard_reporter.inspection.services import merge
 from hazard_reporter.reports import services as reports
 from hazard_reporter.reports.access import Audience, visible_clause
 from hazard_reporter.reports.deadlines import DeadlinePolicy
-from hazard_reporter.reports.models import Report
+from hazard_reporter.reports.models import Report, Status
 from hazard_reporter.reports.schemas import ReportSchema, present_report
+from hazard_reporter.reports.workflow import OPEN
 
 blp = HazardBlueprint("duplicates", __name__, url_prefix="/api/v1", description="重复 Duplicates")
 MAX_ID = 2**31 - 1
@@ -111,6 +112,8 @@ def me_too(body, report_id):
         raise AuthRequired()
     into = db.session.get(Report, body["into_id"])
     config = current_app.config
+    # Only a report still open and made before mine: a verified report's credit (and colour) is
+    # settled, and joining an earlier report must not make mine the cluster's first.
     near = (
         into is not None
         and into.sector == mine.sector
@@ -118,7 +121,8 @@ def me_too(body, report_id):
         and mine.lat is not None
         and distance_m(mine.lat, mine.lon, into.lat, into.lon)
         <= config["DUPLICATE_ME_TOO_RADIUS_M"]
-        and into.status not in services.CLOSED
+        and Status(into.status) in OPEN
+        and into.submitted_at <= mine.submitted_at
     )
     if not near:
         raise ValidationFailed(
