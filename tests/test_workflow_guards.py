@@ -253,3 +253,14 @@ def test_a_reopened_rectification_gets_its_time_again_and_clears_overdue(app, cl
         db.session.remove()
     assert escalations_at(app, week + timedelta(seconds=15)) == 0
     assert escalations_at(app, week + timedelta(hours=73)) == 1  # the new deadline, missed
+
+
+def test_confirming_the_triage_of_a_forwarded_report_is_refused(app, client, inspector):
+    # The desk's 确认研判 on a forwarded report answered 200 and took it back from its unit
+    # (its link dead, the unit not told). Confirming a triage is for a new report.
+    rid, link = forwarded(app, client, inspector)
+    again = client.post(f"/api/v1/reports/{rid}/triage", json={}, headers=inspector)
+    assert again.status_code == 409 and again.json["error"]["code"] == "illegal_transition"
+    assert client.get(link).status_code == 200  # still the unit's
+    with app.app_context():
+        assert db.session.get(Report, rid).status == "forwarded"

@@ -41,7 +41,7 @@ from hazard_reporter.reports.deadlines import (
     urgency_due,
 )
 from hazard_reporter.reports.models import Escalation, Event, Report, Severity, Status
-from hazard_reporter.reports.workflow import OPEN, WITH_UNIT, check_transition
+from hazard_reporter.reports.workflow import OPEN, WITH_UNIT, allowed_next, check_transition
 from hazard_reporter.sectors.models import Sector
 from hazard_reporter.triage.engine import Assessment, Facts, Rules, assess
 from hazard_reporter.units import services as units
@@ -178,10 +178,20 @@ def triage(
     severity: str | None = None,
     reason: str | None = None,
 ) -> Report:
-    """The inspector confirms the triage (optionally overriding the colour with a reason)."""
+    """The inspector confirms the triage of a new report (optionally overriding the colour with
+    a reason). Only a submitted report: "triaged" also follows a unit's decline, but confirming
+    the triage of a forwarded report would take it back from its unit without a word."""
+    if report.status != Status.SUBMITTED.value:
+        raise IllegalTransition(
+            current=report.status,
+            target=Status.TRIAGED.value,
+            allowed=", ".join(s.value for s in allowed_next(report.status)) or "—",
+        )
+    previous = report.severity
     if severity:
         _override(report, severity, reason, actor=actor, now=now)
     transition(report, Status.TRIAGED, actor=actor.actor, now=now, policy=policy, reason=reason)
+    _after_colour_change(session, report, previous=previous, policy=policy, now=now)
     session.commit()
     return report
 
