@@ -10,7 +10,9 @@
   var SVG = "http://www.w3.org/2000/svg";
   var COLOURS = ["red", "orange", "yellow", "blue"];
   var FILL = { red: "#b91c1c", orange: "#c2410c", yellow: "#facc15", blue: "#1d4ed8" };
-  var state = { items: [], counts: {}, features: [], current: null };
+  // nextCursor: the queue's next page (its answers come 100 at a time); asked: the filters' turn,
+  // so that a page asked for under older filters is dropped.
+  var state = { items: [], counts: {}, features: [], current: null, nextCursor: null, asked: 0 };
 
   function badge(el, severity) {
     var colour = COLOURS.indexOf(severity) >= 0 ? severity : "none";
@@ -77,6 +79,29 @@
       list.append(li);
     });
     $("queue-empty").hidden = state.items.length > 0;
+    var total = COLOURS.reduce(function (sum, c) { return sum + (state.counts[c] || 0); }, 0);
+    $("queue-shown").textContent = state.items.length
+      ? t("queue_shown", { shown: state.items.length, total: Math.max(total, state.items.length) }) : "";
+    $("queue-more").hidden = !state.nextCursor;
+  }
+
+  /** The queue's next page, after the last one shown (the map already has every located one). */
+  function loadMore() {
+    if (!state.nextCursor) { return; }
+    var params = query();
+    params.set("cursor", state.nextCursor);
+    var asked = state.asked;
+    $("queue-more").disabled = true;
+    D.api("GET", "/api/v1/inspect/queue?" + params.toString()).then(function (answer) {
+      if (asked !== state.asked) { return; }
+      var seen = {};
+      state.items.forEach(function (r) { seen[r.id] = true; });
+      state.items = state.items.concat((answer.items || []).filter(function (r) { return !seen[r.id]; }));
+      state.nextCursor = answer.next_cursor || null;
+      renderQueue();
+      renderMap();
+    }, function (e) { D.showMessage($("queue-error"), e.message); })
+      .finally(function () { $("queue-more").disabled = false; });
   }
 
   /** The queue's located reports as dots on their own bounding box (equirectangular). */
@@ -139,11 +164,14 @@
     var geo = new URLSearchParams();
     if (params.get("severity")) { geo.set("severity", params.get("severity")); }
     if (params.get("status")) { geo.set("status", params.get("status")); }
+    var asked = ++state.asked;
     return Promise.all([
       D.api("GET", "/api/v1/inspect/queue?" + params.toString()),
       D.api("GET", "/api/v1/reports.geojson?" + geo.toString())
     ]).then(function (answers) {
+      if (asked !== state.asked) { return; }
       state.items = answers[0].items || [];
+      state.nextCursor = answers[0].next_cursor || null;
       state.counts = answers[0].counts || {};
       state.features = answers[1].features || [];
       renderCounts();
@@ -296,6 +324,7 @@
   }
 
   $("filters").addEventListener("submit", function (e) { e.preventDefault(); loadQueue(); });
+  $("queue-more").addEventListener("click", loadMore);
   ["f-severity", "f-status", "f-overdue"].forEach(function (id) {
     $(id).addEventListener("change", loadQueue);
   });
