@@ -214,6 +214,41 @@ def test_commendation_is_proposed_granted_and_traceable(app, client, people):
     assert wrong.status_code == 422
 
 
+def test_a_commendation_shows_only_beside_the_hazards_it_was_granted_for(app, client, people):
+    # Granted for last year's hazard, it showed on this year's list too (and its certificate).
+    from hazard_reporter.extensions import db
+    from hazard_reporter.reports.models import Report
+
+    old, new = (report(client, people["zhang"]) for _ in range(2))
+    for rid in (old["id"], new["id"]):
+        verify(app, client, rid, people["inspector"])
+    proposed = client.post(
+        "/api/v1/commendations",
+        headers=people["inspector"]["headers"],
+        json={
+            "reporter_id": people["zhang"]["id"],
+            "report_ids": [old["id"]],
+            "level": "special",
+            "reason": "去年的重大隐患",
+        },
+    ).json
+    client.post(
+        f"/api/v1/commendations/{proposed['id']}/grant", headers=people["committee"]["headers"]
+    )
+    with app.app_context():
+        last_year = db.session.get(Report, old["id"])
+        last_year.submitted_at = last_year.submitted_at.replace(
+            year=last_year.submitted_at.year - 1
+        )
+        db.session.commit()
+    this_year = awards(client, people["committee"])
+    assert this_year[0]["report_ids"] == [new["id"]] and this_year[0]["level"] is None
+    with app.app_context():
+        on = db.session.get(Report, old["id"]).submitted_at.date().isoformat()
+    before = awards(client, people["committee"], f"period=year&on={on}")
+    assert before[0]["report_ids"] == [old["id"]] and before[0]["level"] == "特别贡献"
+
+
 @requires_cjk_font
 def test_exports_carry_the_chinese_names_reasons_and_points(app, client, people):
     consent(client, people["zhang"])

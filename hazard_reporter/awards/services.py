@@ -200,19 +200,22 @@ def _rows_for(
     region_names = dict(
         session.execute(select(Region.code, Region.name_zh).where(Region.code.in_(codes))).all()
     )
-    # Granted commendations are few (the committee grants each one): the latest level counts.
-    granted = {
-        reporter_id: Level(level).label_zh
-        for reporter_id, level in session.execute(
-            select(Commendation.reporter_id, Commendation.level)
-            .where(Commendation.status == "granted", Commendation.reporter_id.in_(ids))
-            .order_by(Commendation.id)
-        )
-    }
+    # Granted commendations are few (the committee grants each one). A row shows the latest one
+    # granted for a hazard in this list, never one for a hazard of another period or campaign
+    # (its certificate would say so).
+    granted: dict[int, list[tuple[set[int], str]]] = defaultdict(list)
+    for reporter_id, level, report_ids in session.execute(
+        select(Commendation.reporter_id, Commendation.level, Commendation.report_ids)
+        .where(Commendation.status == "granted", Commendation.reporter_id.in_(ids))
+        .order_by(Commendation.id)
+    ):
+        granted[reporter_id].append(({int(i) for i in report_ids or []}, Level(level).label_zh))
     rows = []
     for place in places:
         earned = credits_of[place.reporter_id]
         region_code = region_of.get(place.reporter_id)
+        listed = {c.report_id for c in earned}
+        levels = [label for about, label in granted[place.reporter_id] if about & listed]
         rows.append(
             AwardRow(
                 rank=place.rank,
@@ -223,7 +226,7 @@ def _rows_for(
                 points=place.points,
                 report_ids=tuple(c.report_id for c in earned),
                 reasons=tuple(c.reason for c in earned),
-                level=granted.get(place.reporter_id),
+                level=levels[-1] if levels else None,
             )
         )
     return rows
