@@ -164,6 +164,31 @@ def test_lists_by_period_region_and_campaign(app, client, people, admin):
     )
     assert campaign.status_code == 201
     assert awards(client, people["committee"], f"campaign={campaign.json['id']}") == []
+    # A campaign alone lists its own dates, not this month's: a report inside one counts.
+    from datetime import date, timedelta
+
+    today = date.today()
+    running = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        json={
+            "name": "隐患随手拍活动",
+            "starts_on": (today - timedelta(days=90)).isoformat(),
+            "ends_on": (today + timedelta(days=1)).isoformat(),
+            "region_codes": ["510700"],
+        },
+    ).json
+    answer = client.get(
+        f"/api/v1/awards?campaign={running['id']}", headers=people["committee"]["headers"]
+    ).json
+    assert answer["start"] == running["starts_on"] and answer["end"] == running["ends_on"]
+    assert len(answer["items"]) == 1
+    clipped = client.get(
+        f"/api/v1/awards?campaign={running['id']}&period=year",
+        headers=people["committee"]["headers"],
+    ).json
+    assert clipped["start"] == max(running["starts_on"], f"{today.year}-01-01")
+    assert clipped["end"] == min(running["ends_on"], f"{today.year}-12-31")
     bad = client.get(
         "/api/v1/awards?period=custom&start=2026-02-01&end=2026-01-01",
         headers=people["committee"]["headers"],

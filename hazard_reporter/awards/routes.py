@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from sqlalchemy import select
 
 from hazard_reporter.accounts.models import Role
@@ -23,7 +23,7 @@ from hazard_reporter.awards.schemas import (
 from hazard_reporter.core.api import HazardBlueprint
 from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.core.db import utcnow
-from hazard_reporter.errors import ValidationFailed
+from hazard_reporter.errors import NotFound, ValidationFailed
 from hazard_reporter.extensions import db
 from hazard_reporter.regions.models import Region
 from hazard_reporter.reports import services as report_services
@@ -38,8 +38,20 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "xlsx": exports.XLSX_MIME, "pdf": "
 
 def _filters(query) -> services.AwardFilters:
     tz = current_app.config["LOCAL_TIMEZONE"]
-    on = query.get("on") or datetime.now(ZoneInfo(tz)).date()
-    start, end = services.period_bounds(query["period"], on, query.get("start"), query.get("end"))
+    campaign = None
+    if query.get("campaign") is not None:
+        campaign = db.session.get(Campaign, query["campaign"])
+        if campaign is None:
+            raise NotFound(field="campaign", what="该活动", what_en="campaign")
+    if campaign is not None and not {"period", "on", "start", "end"} & request.args.keys():
+        start, end = campaign.starts_on, campaign.ends_on  # a campaign alone: its own dates
+    else:
+        on = query.get("on") or datetime.now(ZoneInfo(tz)).date()
+        start, end = services.period_bounds(
+            query["period"], on, query.get("start"), query.get("end")
+        )
+        if campaign is not None:  # the answer and the exports say the dates that count
+            start, end = max(start, campaign.starts_on), min(end, campaign.ends_on)
     return services.AwardFilters(
         start=start,
         end=end,
