@@ -311,3 +311,28 @@ def test_the_queue_pages_past_its_first_hundred(app, live_server, open_page):
     expect(page.locator("#queue-more")).to_be_hidden()
     ids = items.evaluate_all("els => els.map(e => e.dataset.reportId)")
     assert len(set(ids)) == 130  # nothing shown twice
+
+
+def test_a_unit_reports_its_fix_without_signing_for_it_first(app, live_server, open_page, tmp_path):
+    # The rectification form shows as soon as the report is the unit's; sent before 签收 it was
+    # refused (409), after the photos had gone up. The page now signs for the report first.
+    from tests.test_reports_api import post_report
+
+    client = app.test_client()
+    inspector = make_user(app, "inspector", regions=["510000"])["headers"]
+    rid = post_report(client, region_code="510703", photos=[make_jpeg()]).json["id"]
+    for action in ("triage", "forward"):
+        assert (
+            client.post(f"/api/v1/reports/{rid}/{action}", json={}, headers=inspector).status_code
+            == 200
+        )
+    unit = open_page()
+    unit.goto(f"{live_server}/unit#{unit_token(app, rid)}")
+    expect(unit.locator("#u-status")).to_have_text("已转交责任单位")
+    after = tmp_path / "after.jpg"
+    after.write_bytes(make_jpeg(800, 600, color=(40, 160, 60)))
+    unit.get_by_label("整改说明").fill("已清理堵塞的安全出口")
+    unit.set_input_files("#rectify-photos", [str(after)])
+    unit.get_by_role("button", name="提交整改").click()
+    expect(unit.locator("#u-status")).to_have_text("已整改")
+    expect(unit.locator("#action-error")).to_be_hidden()

@@ -104,7 +104,13 @@
       form.append("photos", file, file.name);
     });
     $("act-rectify").disabled = true;
-    D.api("POST", base() + "/rectification", form, { anonymous: true }).then(function (report) {
+    // A unit that has fixed the hazard has taken it: a report not yet signed for is signed for
+    // first (rectification follows acknowledging; sent alone it was refused, photos and all).
+    var signed = current && current.status === "forwarded"
+      ? D.api("POST", base() + "/acknowledge", {}, { anonymous: true }) : Promise.resolve(null);
+    signed.then(function () {
+      return D.api("POST", base() + "/rectification", form, { anonymous: true });
+    }).then(function (report) {
       $("rectify-note").value = "";
       $("rectify-photos").value = "";
       done(report);
