@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from hazard_reporter.duty import report as duty
 from hazard_reporter.duty.cli import duty_report_command
@@ -467,3 +468,78 @@ def test_duty_report_is_a_frozen_value():
     assert isinstance(report, DutyReport)
     with pytest.raises(AttributeError):
         report.total_new = 3  # type: ignore[misc]
+
+
+# --- sending through the outbox ----------------------------------------------------------------
+
+
+def duty_deliveries(app) -> list[tuple[str, str]]:
+    """(day, title) of every duty report in the outbox."""
+    from hazard_reporter.deliveries.models import Delivery
+
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Delivery).where(Delivery.kind == "duty.report").order_by(Delivery.id)
+        ).all()
+        found = [(d.payload["day"], d.payload["title"]) for d in rows]
+        db.session.remove()
+    return found
+
+
+@pytest.fixture
+def offices_listening(app):
+    """Every union department can be reached (a duty report goes to the nearest one)."""
+    from hazard_reporter.units.models import Unit
+
+    with app.app_context():
+        for unit in db.session.scalars(select(Unit).where(Unit.is_union_department.is_(True))):
+            unit.channels = [{"type": "link"}]
+        db.session.commit()
+        db.session.remove()
+
+
+def send_at(app, when: datetime) -> int:
+    from hazard_reporter.duty.services import send_due_duty_reports
+
+    with app.app_context():
+        sent = send_due_duty_reports(db.session, now=when, tz="Asia/Shanghai")
+        db.session.remove()
+    return sent
+
+
+def test_the_day_is_sent_once_a_few_minutes_after_1530_and_counts_a_late_commit(
+    app, offices_listening
+):
+    # A report submitted at 15:29:58 is committed after its photos are stored: read at 15:30:00
+    # it was missed by that day's report and counted by no other.
+    assert send_at(app, END + timedelta(minutes=1)) == 0  # within the grace: not yet
+    with app.app_context():
+        late = add_report("510703", END - timedelta(seconds=2), severity="red")
+        db.session.commit()
+        db.session.remove()
+    assert send_at(app, END + timedelta(minutes=4)) > 0
+    assert send_at(app, END + timedelta(minutes=5)) == 0  # once a day
+    days = {day for day, _ in duty_deliveries(app)}
+    assert days == {DAY.isoformat()}
+    with app.app_context():
+        [fucheng] = duty_reports(db.session, day=DAY, region_code="510703", tz="Asia/Shanghai")
+        assert [r.id for r in fucheng.reds] == [late]
+        db.session.remove()
+
+
+def test_a_day_no_process_sent_is_sent_late_the_next_day(app, offices_listening):
+    assert send_at(app, END + timedelta(minutes=4)) > 0  # 06-01 sent
+    sent_first = len(duty_deliveries(app))
+    # Nothing ran from before 15:30 on 06-02 until the next morning.
+    morning = END + timedelta(days=2) - timedelta(hours=7)  # 06-03 08:30 Beijing time
+    caught_up = send_at(app, morning)
+    assert caught_up == sent_first  # every region's 06-02
+    late = duty_deliveries(app)[sent_first:]
+    assert {day for day, _ in late} == {(DAY + timedelta(days=1)).isoformat()}
+    assert all(title.startswith("【补发】") for _, title in late)
+    assert send_at(app, morning + timedelta(minutes=1)) == 0
+
+
+def test_a_new_installation_sends_no_day_from_before_it_ran(app, offices_listening):
+    assert send_at(app, END + timedelta(days=3) - timedelta(hours=7)) == 0  # a morning: nothing
+    assert {day for day, _ in duty_deliveries(app)} == set()

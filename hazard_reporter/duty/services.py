@@ -15,7 +15,7 @@ Reports without a region code belong to no region and so appear in no duty repor
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, literal, select
@@ -134,7 +134,15 @@ def duty_reports(
     ]
 
 
-def message_payload(report: DutyReport) -> dict:
+# A report's row is committed a moment after its submission time (its photos are stored first):
+# the window is read only this long after it closes, so that one submitted at 15:29 counts.
+DUTY_GRACE = timedelta(minutes=3)
+# A day whose report no process sent (all of them down from 15:30 to midnight) is sent late, for
+# a region with a report sent before it, up to this many days back.
+CATCH_UP_DAYS = 7
+
+
+def message_payload(report: DutyReport, *, late: bool = False) -> dict:
     """The outbox payload of a duty report: a title and labelled lines (Chinese)."""
     colours = report.new_by_colour
     lines = [
@@ -150,7 +158,7 @@ def message_payload(report: DutyReport) -> dict:
     for line in report.reds:
         lines.append([f"红色 #{line.id}", line.description[:60]])
     return {
-        "title": heading(report),
+        "title": ("【补发】" if late else "") + heading(report),
         "lines": lines,
         "region": {"code": report.region_code, "name": report.region_name},
         "day": report.day.isoformat(),
@@ -160,8 +168,9 @@ def message_payload(report: DutyReport) -> dict:
 
 
 def send_due_duty_reports(session: Session, *, now: datetime, tz: str = DUTY_TZ) -> int:
-    """Once the day's window has closed (15:30 local), send each region's duty report to its
-    union labour-protection department through the outbox, once per region and day."""
+    """Once the day's window has closed (15:30 local, read ``DUTY_GRACE`` later), send each
+    region's duty report to its union labour-protection department through the outbox, once per
+    region and day; a day no process sent (``CATCH_UP_DAYS``) is sent late, marked 补发."""
     from sqlalchemy.exc import IntegrityError
 
     from hazard_reporter.deliveries import services as deliveries
@@ -170,14 +179,44 @@ def send_due_duty_reports(session: Session, *, now: datetime, tz: str = DUTY_TZ)
     from hazard_reporter.units.services import region_chain
 
     local = now.astimezone(ZoneInfo(tz))
-    if local.time() < DUTY_CLOSE:
-        return 0
+    today = local.date()
+    closed_today = (local - DUTY_GRACE).date() == today and (
+        local - DUTY_GRACE
+    ).time() >= DUTY_CLOSE
+    # Which regions have a report sent before, since when, and which days they lack: read from
+    # the runs (a small table), so that a past day is only counted again when one is missing.
+    first_day = dict(
+        session.execute(
+            select(DutyReportRun.region_code, func.min(DutyReportRun.day)).group_by(
+                DutyReportRun.region_code
+            )
+        ).all()
+    )
+    start = today - timedelta(days=CATCH_UP_DAYS)
+    sent_days: dict[date, set[str]] = {}
+    for day, code in session.execute(
+        select(DutyReportRun.day, DutyReportRun.region_code).where(DutyReportRun.day >= start)
+    ):
+        sent_days.setdefault(day, set()).add(code)
+    days = [
+        day
+        for day in (start + timedelta(days=k) for k in range(CATCH_UP_DAYS))
+        if any(
+            first < day and code not in sent_days.get(day, set())
+            for code, first in first_day.items()
+        )
+    ]
+    if closed_today:
+        days.append(today)
     sent = 0
     # By id, as routing picks among them: not in whatever order the database reads them.
     unions = session.scalars(
         select(Unit).where(Unit.is_union_department.is_(True)).order_by(Unit.id)
     ).all()
-    for report in duty_reports(session, day=local.date(), tz=tz):
+    for report in (r for day in days for r in duty_reports(session, day=day, tz=tz)):
+        late = report.day != today
+        if late and not (first_day.get(report.region_code, report.day) < report.day):
+            continue  # no report sent for this region before: nothing to catch up on
         chain = region_chain(session, report.region_code)
         office = next(
             (u for code in chain for u in unions if u.region_code == code and u.channels), None
@@ -196,9 +235,8 @@ def send_due_duty_reports(session: Session, *, now: datetime, tz: str = DUTY_TZ)
                 )
         except IntegrityError:
             continue  # sent already today
-        deliveries.enqueue(
-            session, kind="duty.report", payload=message_payload(report), unit=office, now=now
-        )
+        payload = message_payload(report, late=late)
+        deliveries.enqueue(session, kind="duty.report", payload=payload, unit=office, now=now)
         session.commit()
         sent += 1
     return sent
