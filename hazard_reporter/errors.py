@@ -309,6 +309,24 @@ class Forbidden(HazardError):
     messages = {"zh": "您的角色无权进行此操作。", "en": "Your role may not do this."}
 
 
+class OwnReport(HazardError):
+    status = 403
+    code = "own_report"
+    messages = {
+        "zh": "不能验收、认定或表彰自己上报的隐患，请由其他检查员处理。",
+        "en": "You cannot verify, judge or commend a hazard you reported yourself; "
+        "another inspector must.",
+    }
+
+
+def refuse_own_report(report, actor) -> None:
+    """Raise OwnReport if ``actor`` reported ``report`` or holds its credit: the steps that
+    decide a commendation are never the reporter's own."""
+    user = getattr(actor, "user", None)
+    if user is not None and user.id in (report.reporter_id, report.credit_reporter_id):
+        raise OwnReport()
+
+
 class CsrfFailed(HazardError):
     status = 403
     code = "csrf_failed"

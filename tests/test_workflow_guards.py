@@ -264,3 +264,32 @@ def test_confirming_the_triage_of_a_forwarded_report_is_refused(app, client, ins
     assert client.get(link).status_code == 200  # still the unit's
     with app.app_context():
         assert db.session.get(Report, rid).status == "forwarded"
+
+
+def test_an_inspector_cannot_verify_judge_or_clear_their_own_report(app, client):
+    # An inspector who reported a hazard (inspectors are workers too) could take it to verified
+    # with the prevented-accident bonus and clear its flags: 135 points, self-awarded.
+    me = make_user(app, "inspector", regions=["510000"])
+    colleague = make_user(app, "inspector", regions=["510000"])["headers"]
+    rid = new_report(client, headers=me["headers"])["id"]
+    with app.app_context():
+        report = db.session.get(Report, rid)
+        report.status = "rectified"
+        db.session.commit()
+    mine = me["headers"]
+    for path, body in (
+        (f"/api/v1/reports/{rid}/verify", {}),
+        (f"/api/v1/reports/{rid}/clear-flags", {"reason": "核查无误"}),
+    ):
+        refused = client.post(path, json=body, headers=mine)
+        assert refused.status_code == 403 and refused.json["error"]["code"] == "own_report", path
+    assert (
+        client.post(f"/api/v1/reports/{rid}/verify", json={}, headers=colleague).status_code == 200
+    )
+    outcome = {"hazard_confirmed": "major", "accident_prevented": True, "account": "避免坠落"}
+    refused = client.post(f"/api/v1/reports/{rid}/outcome", json=outcome, headers=mine)
+    assert refused.status_code == 403
+    assert (
+        client.post(f"/api/v1/reports/{rid}/outcome", json=outcome, headers=colleague).status_code
+        == 200
+    )
