@@ -55,8 +55,7 @@ def open_page(browser):
             is_mobile=mobile,
             has_touch=mobile,
             locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            **options,
+            **{"timezone_id": "Asia/Shanghai", **options},
         )
         context.set_default_timeout(WAIT_MS)
         context.on("request", lambda request: requests.append(request.url))
@@ -336,3 +335,29 @@ def test_a_unit_reports_its_fix_without_signing_for_it_first(app, live_server, o
     unit.get_by_role("button", name="提交整改").click()
     expect(unit.locator("#u-status")).to_have_text("已整改")
     expect(unit.locator("#action-error")).to_be_hidden()
+
+
+def test_deadlines_read_in_beijing_time_wherever_the_browser_is(app, live_server, open_page):
+    # A unit's deadline showed in the browser's own zone, with nothing to say which.
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.test_reports_api import post_report
+
+    client = app.test_client()
+    inspector = make_user(app, "inspector", regions=["510000"])["headers"]
+    rid = post_report(client, region_code="510703", photos=[make_jpeg()]).json["id"]
+    for action in ("triage", "forward"):
+        client.post(f"/api/v1/reports/{rid}/{action}", json={}, headers=inspector)
+    due = client.get(f"/api/v1/reports/{rid}", headers=inspector).json["deadlines"]
+    beijing = datetime.fromisoformat(due["acknowledge_due_at"]).astimezone(
+        ZoneInfo("Asia/Shanghai")
+    )
+    shown = []
+    for zone in ("Asia/Shanghai", "Europe/London"):
+        unit = open_page(timezone_id=zone)
+        unit.goto(f"{live_server}/unit#{unit_token(app, rid)}")
+        expect(unit.locator("#u-status")).to_have_text("已转交责任单位")
+        shown.append(unit.locator("#u-ack-due").inner_text())
+    assert shown[0] == shown[1]
+    assert f"{beijing.hour:02d}:{beijing.minute:02d}" in shown[0]

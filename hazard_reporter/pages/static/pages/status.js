@@ -29,7 +29,15 @@
   function formatTime(iso) {
     var date = new Date(iso);
     if (isNaN(date.getTime())) { return String(iso || ""); }
-    return date.toLocaleString(I.lang() === "en" ? "en-GB" : "zh-CN", { hour12: false });
+    // In the deployment's time zone (Beijing time), wherever the browser is: a deadline reads
+    // the same on every desk and phone.
+    var zone = document.querySelector("meta[name=hazard-timezone]");
+    var options = { hour12: false, timeZone: (zone && zone.content) || "Asia/Shanghai" };
+    try {
+      return date.toLocaleString(I.lang() === "en" ? "en-GB" : "zh-CN", options);
+    } catch (e) { // an unknown zone name
+      return date.toLocaleString(I.lang() === "en" ? "en-GB" : "zh-CN", { hour12: false });
+    }
   }
 
   function sameOriginPath(url) {
