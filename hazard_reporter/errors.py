@@ -384,6 +384,20 @@ class RateLimited(HazardError):
 # --- workflow ------------------------------------------------------------------------------
 
 
+# A report's statuses as the pages name them (pages/static/pages/i18n.js), for messages.
+STATUS_NAMES = {
+    "submitted": ("已提交", "submitted"),
+    "triaged": ("已研判", "assessed"),
+    "forwarded": ("已转交责任单位", "forwarded to the responsible unit"),
+    "acknowledged": ("责任单位已签收", "acknowledged by the unit"),
+    "rectifying": ("整改中", "being fixed"),
+    "rectified": ("已整改", "fixed"),
+    "verified": ("已验证", "verified"),
+    "rejected": ("未受理", "not accepted"),
+    "duplicate": ("重复上报（已合并）", "a duplicate (merged)"),
+}
+
+
 class IllegalTransition(HazardError):
     status = 409
     code = "illegal_transition"
@@ -391,6 +405,27 @@ class IllegalTransition(HazardError):
         "zh": "报告当前状态为“{current}”，不能变为“{target}”。允许的下一步：{allowed}。",
         "en": "The report is '{current}' and cannot become '{target}'. Allowed next: {allowed}.",
     }
+
+    def message(self, lang: str) -> str:
+        """The statuses by their names in ``lang`` (the codes are only for programs)."""
+        index = 1 if lang == "en" else 0
+        separator = ", " if lang == "en" else "、"
+
+        def named(value: object) -> str:
+            parts = [p.strip() for p in str(value).split(",")]
+            if all(p in STATUS_NAMES for p in parts):
+                return separator.join(STATUS_NAMES[p][index] for p in parts)
+            return str(value)
+
+        template = self.messages.get(lang) or self.messages["zh"]
+        params = {
+            k: named(v) if k in ("current", "target", "allowed") else v
+            for k, v in self.params.items()
+        }
+        try:
+            return template.format(**{"field": self.field, **params})
+        except (KeyError, IndexError):
+            return template
 
 
 class ImportConflict(HazardError):

@@ -132,7 +132,14 @@ def test_illegal_moves_answer_409_naming_what_is_allowed(client, inspector):
     response = act(client, rid, "verify", inspector["headers"])
     assert response.status_code == 409
     assert response.json["error"]["code"] == "illegal_transition"
-    assert "triaged" in response.json["error"]["message"]
+    # named as the pages name the statuses, not by their codes
+    zh = act(client, rid, "verify", {**inspector["headers"], "Accept-Language": "zh"})
+    assert zh.json["error"]["message"] == (
+        "报告当前状态为“已提交”，不能变为“已验证”。允许的下一步：已研判、未受理、重复上报（已合并）。"
+    )
+    en = act(client, rid, "verify", {**inspector["headers"], "Accept-Language": "en"})
+    assert "'submitted' and cannot become 'verified'" in en.json["error"]["message"]
+    assert "assessed" in en.json["error"]["message"]
 
 
 def test_override_keeps_the_computed_colour_and_needs_a_reason(client, inspector):
