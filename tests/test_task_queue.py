@@ -398,3 +398,28 @@ def test_a_broker_that_never_answers_holds_a_report_only_seconds(tmp_path):
         listener.close()
         for connection in accepted:
             connection.close()
+
+
+def test_the_copy_is_flagged_not_the_original_whichever_is_rendered_first(tmp_path):
+    # 张 sends a photo; 王 sends the same picture re-encoded. If 王's renditions are made first
+    # (张's task lost, made again later by the sweep), 张 was flagged as the copier.
+    from hazard_reporter.reports.models import Report
+    from tests.conftest import make_user
+
+    app = build_app(tmp_path, TASK_RUNNER="celery", CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    zhang, wang = make_user(app, "worker"), make_user(app, "worker")
+    picture = make_jpeg(1200, 900, gps=MIANYANG)
+    copy = make_jpeg(1200, 900, gps=MIANYANG, comment=b"resent")  # other bytes, the same picture
+    assert picture != copy
+    original = post_report(client, headers=zhang["headers"], photos=[picture]).json
+    copied = post_report(client, headers=wang["headers"], photos=[copy]).json
+    with app.app_context():
+        make_derivatives_task(copied["photos"][0]["id"])  # the copy's renditions first
+        make_derivatives_task(original["photos"][0]["id"])
+        flags = {
+            rid: db.session.get(Report, rid).flags or [] for rid in (original["id"], copied["id"])
+        }
+        db.session.remove()
+    assert "duplicate_photo" not in flags[original["id"]]
+    assert "duplicate_photo" in flags[copied["id"]]

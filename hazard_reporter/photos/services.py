@@ -307,35 +307,49 @@ def make_photo_derivatives(
 def flag_near_duplicate(
     session: Session, photo: Photo, *, max_distance: int, days: int = 30
 ) -> bool:
-    """Flag the photo's report when a near-identical photo (perceptual hash within
-    ``max_distance`` bits) came from someone else in the last ``days``; True if flagged."""
-    from hazard_reporter.reports.models import Flag, Report
+    """When a near-identical photo (perceptual hash within ``max_distance`` bits) came from
+    someone else within ``days`` either side, flag the later of the two reports: the copy, not
+    the original, whichever of them has its renditions made first (a lost task made again by
+    the sweep comes late). True if this photo's report was flagged."""
+    from hazard_reporter.reports.models import Report
 
     report = photo.report
     if photo.kind != "report" or not photo.phash:
         return False
-    since = photo.created_at - timedelta(days=days)
+    window = timedelta(days=days)
     rows = session.execute(
-        select(Photo.phash, Report.reporter_id)
+        select(Photo.phash, Report.id, Report.reporter_id, Report.submitted_at)
         .join(Report, Photo.report_id == Report.id)
         .where(
             Photo.phash.is_not(None),
             Photo.kind == "report",
             Photo.report_id != report.id,
-            Photo.created_at >= since,
+            Report.submitted_at.between(report.submitted_at - window, report.submitted_at + window),
             Report.sector == report.sector,
         )
+        .order_by(Photo.id.desc())
         .limit(20_000)
     ).all()
     mine = int(photo.phash, 16)
-    for other_hash, other_reporter in rows:
+    flagged_mine = False
+    for other_hash, other_id, other_reporter, other_at in rows:
         someone_else = report.reporter_id is None or other_reporter != report.reporter_id
-        if someone_else and (mine ^ int(other_hash, 16)).bit_count() <= max_distance:
-            if Flag.DUPLICATE_PHOTO.value not in (report.flags or []):
-                report.flags = [*(report.flags or []), Flag.DUPLICATE_PHOTO.value]
-                report.flags_cleared_at = None
-            return True
-    return False
+        if not someone_else or (mine ^ int(other_hash, 16)).bit_count() > max_distance:
+            continue
+        if (other_at, other_id) < (report.submitted_at, report.id):
+            _flag_duplicate_photo(report)
+            flagged_mine = True
+        else:
+            _flag_duplicate_photo(session.get(Report, other_id))
+    return flagged_mine
+
+
+def _flag_duplicate_photo(report) -> None:
+    from hazard_reporter.reports.models import Flag
+
+    if Flag.DUPLICATE_PHOTO.value not in (report.flags or []):
+        report.flags = [*(report.flags or []), Flag.DUPLICATE_PHOTO.value]
+        report.flags_cleared_at = None
 
 
 def find_orphans(
