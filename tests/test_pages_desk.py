@@ -292,10 +292,10 @@ def test_a_second_tab_takes_up_the_sign_in_and_can_sign_in_again(app, live_serve
 
 def test_the_queue_pages_past_its_first_hundred(app, live_server, open_page):
     # A province's queue holds hundreds: the desk showed the first 100 of them and no more.
-    from tests.test_reports_api import post_report
+    from tests.test_reports_api import MIANYANG, post_report
 
     client = app.test_client()
-    photo = make_jpeg(320, 240)
+    photo = make_jpeg(320, 240, gps=MIANYANG)
     for _ in range(130):
         assert post_report(client, region_code="510703", photos=[photo]).status_code == 201
     inspector = make_user(app, "inspector", regions=["510000"])
@@ -305,8 +305,11 @@ def test_the_queue_pages_past_its_first_hundred(app, live_server, open_page):
     items = page.locator("#queue .queue-item")
     expect(items).to_have_count(100)
     expect(page.locator("#queue-shown")).to_have_text("已显示 100 条，共 130 条")
+    dots = page.locator("#map svg circle.map-dot")
+    expect(dots).to_have_count(100)  # the map shows what the queue lists
     page.get_by_role("button", name="加载更多").click()
     expect(items).to_have_count(130)
+    expect(dots).to_have_count(130)
     expect(page.locator("#queue-more")).to_be_hidden()
     ids = items.evaluate_all("els => els.map(e => e.dataset.reportId)")
     assert len(set(ids)) == 130  # nothing shown twice

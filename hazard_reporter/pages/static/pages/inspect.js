@@ -12,7 +12,7 @@
   var FILL = { red: "#b91c1c", orange: "#c2410c", yellow: "#facc15", blue: "#1d4ed8" };
   // nextCursor: the queue's next page (its answers come 100 at a time); asked: the filters' turn,
   // so that a page asked for under older filters is dropped.
-  var state = { items: [], counts: {}, features: [], current: null, nextCursor: null, asked: 0 };
+  var state = { items: [], counts: {}, current: null, nextCursor: null, asked: 0 };
 
   function badge(el, severity) {
     var colour = COLOURS.indexOf(severity) >= 0 ? severity : "none";
@@ -104,14 +104,17 @@
       .finally(function () { $("queue-more").disabled = false; });
   }
 
-  /** The queue's located reports as dots on their own bounding box (equirectangular). */
+  /** The queue's located reports (those listed, so every page loaded) as dots on their own
+   * bounding box (equirectangular). The queue's items carry their location: the map no longer
+   * asks the GeoJSON list, whose newest 500 of any status left older open reports off it. */
   function renderMap() {
     var box = $("map");
     box.replaceChildren();
-    var ids = {};
-    state.items.forEach(function (r) { ids[r.id] = true; });
-    var points = state.features.filter(function (f) {
-      return ids[f.id] && f.geometry && Array.isArray(f.geometry.coordinates);
+    var points = state.items.filter(function (r) {
+      return r.location && typeof r.location.lat === "number" && typeof r.location.lon === "number";
+    }).map(function (r) {
+      return { id: r.id, geometry: { coordinates: [r.location.lon, r.location.lat] },
+               properties: { severity: r.severity } };
     });
     $("map-empty").hidden = points.length > 0;
     if (!points.length) { return; }
@@ -161,19 +164,12 @@
   function loadQueue() {
     D.showMessage($("queue-error"), "");
     var params = query();
-    var geo = new URLSearchParams();
-    if (params.get("severity")) { geo.set("severity", params.get("severity")); }
-    if (params.get("status")) { geo.set("status", params.get("status")); }
     var asked = ++state.asked;
-    return Promise.all([
-      D.api("GET", "/api/v1/inspect/queue?" + params.toString()),
-      D.api("GET", "/api/v1/reports.geojson?" + geo.toString())
-    ]).then(function (answers) {
+    return D.api("GET", "/api/v1/inspect/queue?" + params.toString()).then(function (answer) {
       if (asked !== state.asked) { return; }
-      state.items = answers[0].items || [];
-      state.nextCursor = answers[0].next_cursor || null;
-      state.counts = answers[0].counts || {};
-      state.features = answers[1].features || [];
+      state.items = answer.items || [];
+      state.nextCursor = answer.next_cursor || null;
+      state.counts = answer.counts || {};
       renderCounts();
       renderQueue();
       renderMap();
@@ -344,7 +340,7 @@
   });
   $("panel-close").addEventListener("click", function () { $("panel").hidden = true; });
   D.onChange(function () {
-    if (state.items.length || state.features.length) { renderCounts(); renderQueue(); renderMap(); }
+    if (state.items.length) { renderCounts(); renderQueue(); renderMap(); }
     if (state.current && !$("panel").hidden) { renderReport(state.current); }
   });
 
