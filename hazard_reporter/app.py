@@ -17,6 +17,7 @@ from hazard_reporter.core.security import register_security
 from hazard_reporter.core.storage import create_storage
 from hazard_reporter.core.tasks import create_runner, current_storage, register_services
 from hazard_reporter.extensions import api, db, limiter, migrate
+from hazard_reporter.reports.deadlines import DeadlinePolicy
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -88,6 +89,10 @@ def register_config(app: Flask, config: Mapping[str, Any] | None) -> None:
         app.config["MAX_CONTENT_LENGTH"] = (
             app.config["MAX_PHOTOS"] * app.config["MAX_PHOTO_BYTES"] + 2**20
         )
+    try:  # a wrong deadline setting would otherwise break every forwarding, or be ignored
+        DeadlinePolicy.from_config(app.config)
+    except ValueError as error:
+        raise SystemExit(f"hazard_reporter: refusing to start: {error}") from None
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)

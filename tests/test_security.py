@@ -42,6 +42,28 @@ def test_production_without_a_secret_key_exits_with_a_clear_message(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ('{"Red": 2}', "names 'Red', not one of red, orange, yellow, blue"),
+        ('{"red": "2"}', "gives red '2', not a number of hours above 0"),
+        ('{"red": -5}', "gives red -5"),
+        ("[1, 2]", "must be a JSON object"),
+    ],
+)
+def test_a_wrong_deadline_setting_stops_the_start_with_what_is_wrong(tmp_path, setting, says):
+    result = run_factory(
+        {
+            "HAZARD_ENV": "development",
+            "HAZARD_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "HAZARD_ACKNOWLEDGE_HOURS": setting,
+        }
+    )
+    assert result.returncode != 0
+    assert f"HAZARD_ACKNOWLEDGE_HOURS {says}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_production_with_a_secret_key_starts(tmp_path):
     result = run_factory(
         {

@@ -22,10 +22,32 @@ class DeadlinePolicy:
 
     @classmethod
     def from_config(cls, config) -> DeadlinePolicy:
+        """The settings over the defaults; ValueError naming the setting when one is not a
+        JSON object of colours to positive hours (``{"Red": 2}`` was ignored, ``{"red": "2"}``
+        broke every forwarding, ``{"red": -5}`` made reports due before they were sent)."""
         return cls(
-            {**DEFAULT_ACKNOWLEDGE_HOURS, **(config.get("ACKNOWLEDGE_HOURS") or {})},
-            {**DEFAULT_RECTIFY_HOURS, **(config.get("RECTIFY_HOURS") or {})},
+            {**DEFAULT_ACKNOWLEDGE_HOURS, **_hours(config, "ACKNOWLEDGE_HOURS")},
+            {**DEFAULT_RECTIFY_HOURS, **_hours(config, "RECTIFY_HOURS")},
         )
+
+
+def _hours(config, name: str) -> dict[str, float]:
+    value = config.get(name) or {}
+    colours = [s.value for s in Severity]
+    problem = None
+    if not isinstance(value, dict):
+        problem = "must be a JSON object"
+    else:
+        for colour, hours in value.items():
+            if colour not in colours:
+                problem = f"names {colour!r}, not one of {', '.join(colours)}"
+            elif isinstance(hours, bool) or not isinstance(hours, int | float) or not hours > 0:
+                problem = f"gives {colour} {hours!r}, not a number of hours above 0"
+            if problem:
+                break
+    if problem:
+        raise ValueError(f'HAZARD_{name} {problem}, e.g. {{"red": 0.5}}')
+    return {colour: float(hours) for colour, hours in value.items()}
 
 
 @dataclass(frozen=True)
