@@ -798,3 +798,22 @@ def test_cli_runs_the_outbox_and_lists_dead_deliveries(app, receivers):
     listed = runner.invoke(deliveries_cli, ["list", "--status", "dead"])
     assert listed.exit_code == 0 and "the channel has no url" in listed.output
     assert "1 delivery" in listed.output and SECRET not in listed.output
+
+
+def test_a_busy_days_duty_report_on_wecom_says_how_many_lines_it_left_out():
+    # 80 red reports: the robot's 4096 bytes hold about 20; the rest were cut off mid-list with
+    # no word of them, and the English summary was lost with them.
+    from hazard_reporter.deliveries.channels import to_markdown
+
+    payload = {
+        "title": "【隐患随手拍值班日报】四川省 2026年6月1日（截至15:30）",
+        "lines": [["新增隐患", "共 80 起"]]
+        + [[f"红色 #{1000 + i}", "地下室液化气钢瓶漏气，现场有人员作业" * 2] for i in range(80)],
+        "summary_en": "Daily duty report 2026-06-01 510000: 80 new, 0 overdue.",
+    }
+    text = to_markdown(compose("duty.report", payload), max_bytes=WECOM_MAX_BYTES)
+    assert len(text.encode()) <= WECOM_MAX_BYTES
+    shown = text.count("**红色 #")
+    assert 10 < shown < 80
+    assert f"另有 {80 - shown} 项未列出" in text
+    assert text.endswith("Daily duty report 2026-06-01 510000: 80 new, 0 overdue.")

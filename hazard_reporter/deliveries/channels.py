@@ -246,27 +246,38 @@ def _cut_utf8(text: str, max_bytes: int) -> str:
 def to_markdown(
     message: Message, *, max_bytes: int, line_break: str = "\n", warning_font: bool = False
 ) -> str:
-    """Robot markdown within ``max_bytes`` of UTF-8; the description is shortened to fit."""
+    """Robot markdown within ``max_bytes`` of UTF-8: the description is shortened to fit, and
+    then, if it still does not (a duty report of a busy day), the last lines are left out with
+    a line saying how many, so that the link and the summary stay."""
 
-    def render(description_limit: int | None) -> str:
+    def render(description_limit: int | None, lines, left_out: int = 0) -> str:
         parts = [f"### {_one_line(message.title)}"]
-        for label, value in message.lines:
+        for label, value in lines:
             limit = description_limit if label == "隐患描述" else None
             shown = _one_line(value, limit)
             if label == "风险等级" and message.urgent and warning_font:  # 企业微信's own tag
                 shown = f'<font color="warning">{shown}</font>'
             parts.append(f"> **{label}**：{shown}")
+        if left_out:
+            parts.append(f"> ……另有 {left_out} 项未列出，详见系统 ({left_out} more in the system)")
         if message.link:
             parts.append(f"[查看详情并签收]({message.link})")
         parts.append(_one_line(message.summary_en))
         return line_break.join(parts)
 
-    text = render(DESCRIPTION_MAX_CHARS)
-    excess = len(text.encode()) - max_bytes
-    if excess > 0:
-        description = next((v for label, v in message.lines if label == "隐患描述"), "")
-        keep = max(0, len(_one_line(description, DESCRIPTION_MAX_CHARS)) - excess)
-        text = render(max(1, keep))
+    def fits(text: str) -> bool:
+        return len(text.encode()) <= max_bytes
+
+    lines = list(message.lines)
+    text = render(DESCRIPTION_MAX_CHARS, lines)
+    if not fits(text):
+        description = next((v for label, v in lines if label == "隐患描述"), "")
+        excess = len(text.encode()) - max_bytes
+        keep = max(1, len(_one_line(description, DESCRIPTION_MAX_CHARS)) - excess)
+        text = render(keep, lines)
+        while not fits(text) and len(lines) > 1:
+            lines.pop()
+            text = render(keep, lines, len(message.lines) - len(lines))
     return _cut_utf8(text, max_bytes)
 
 
