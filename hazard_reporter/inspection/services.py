@@ -274,16 +274,7 @@ def _after_colour_change(
                 now=now,
             )
     if report.severity == Severity.RED.value and Status(report.status) in OPEN:
-        from hazard_reporter.reports.services import red_alert_payload
-
-        alert_inspectors(
-            session,
-            report,
-            region_code=report.region_code,
-            kind="alert.red",
-            now=now,
-            payload=red_alert_payload(report),
-        )
+        alert_red(session, report, now=now)
 
 
 def _fair_due(counted: datetime, old: datetime | None, fresh: datetime) -> datetime:
@@ -642,6 +633,21 @@ def decline(session, report, *, unit_id: int, reason: str, now, policy) -> Repor
 
 
 # --- alerts and escalation ---------------------------------------------------------------------
+
+
+def alert_red(session: Session, report: Report, *, now: datetime) -> int:
+    """Alert the inspectors on duty for the report's region that it is red (at submission, or
+    when it becomes red), with evacuation advice; returns the channels reached."""
+    from hazard_reporter.reports.services import red_alert_payload
+
+    return alert_inspectors(
+        session,
+        report,
+        region_code=report.region_code,
+        kind="alert.red",
+        now=now,
+        payload=red_alert_payload(report),
+    )
 
 
 def alert_inspectors(

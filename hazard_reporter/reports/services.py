@@ -330,14 +330,7 @@ def submit_report(
             # In the same transaction as the report: the alert cannot be lost once the 201 is
             # sent (flushing first gives the report its id for the alert).
             session.flush()
-            inspection.alert_inspectors(
-                session,
-                report,
-                region_code=report.region_code,
-                kind="alert.red",
-                now=now,
-                payload=red_alert_payload(report),
-            )
+            inspection.alert_red(session, report, now=now)
         photo_ids = [p.id for p in report.photos]
         committing = True
         _commit_keeping_state(session)

@@ -221,20 +221,7 @@
     listeners.forEach(function (fn) { fn(); });
   }
 
-  function formatTime(iso) {
-    if (!iso) { return ""; }
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) { return String(iso); }
-    // In the deployment's time zone (Beijing time), wherever the browser is: a deadline reads
-    // the same on every desk and phone.
-    var zone = document.querySelector("meta[name=hazard-timezone]");
-    var options = { hour12: false, timeZone: (zone && zone.content) || "Asia/Shanghai" };
-    try {
-      return date.toLocaleString(I.lang() === "en" ? "en-GB" : "zh-CN", options);
-    } catch (e) { // an unknown zone name
-      return date.toLocaleString(I.lang() === "en" ? "en-GB" : "zh-CN", { hour12: false });
-    }
-  }
+  var formatTime = I.formatTime;
 
   function sameOriginPath(url) {
     return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/";

@@ -288,9 +288,24 @@
   /** The Accept-Language the API should answer in (its messages and advice follow it). */
   function acceptLanguage() { return lang() === "en" ? "en" : "zh-CN"; }
 
+  /** A time in the deployment's zone (Beijing time, the page's hazard-timezone), wherever the
+   * browser is: a deadline reads the same on every desk and phone. */
+  function formatTime(iso) {
+    if (!iso) { return ""; }
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) { return String(iso); }
+    var locale = lang() === "en" ? "en-GB" : "zh-CN";
+    var zone = document.querySelector("meta[name=hazard-timezone]");
+    try {
+      return date.toLocaleString(locale, { hour12: false, timeZone: (zone && zone.content) || "Asia/Shanghai" });
+    } catch (e) { // an unknown zone name
+      return date.toLocaleString(locale, { hour12: false });
+    }
+  }
+
   window.HazardI18n = {
     t: t, has: has, lang: lang, setLang: setLang, apply: apply, acceptLanguage: acceptLanguage,
-    onChange: function (fn) { listeners.push(fn); }
+    formatTime: formatTime, onChange: function (fn) { listeners.push(fn); }
   };
 
   document.addEventListener("DOMContentLoaded", function () {

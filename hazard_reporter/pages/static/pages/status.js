@@ -26,19 +26,7 @@
     return I.has(prefix + value) ? t(prefix + value) : String(value || "");
   }
 
-  function formatTime(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) { return String(iso || ""); }
-    // In the deployment's time zone (Beijing time), wherever the browser is: a deadline reads
-    // the same on every desk and phone.
-    var zone = document.querySelector("meta[name=hazard-timezone]");
-    var options = { hour12: false, timeZone: (zone && zone.content) || "Asia/Shanghai" };
-    try {
-      return date.toLocaleString(I.lang() === "en" ? "en-GB" : "zh-CN", options);
-    } catch (e) { // an unknown zone name
-      return date.toLocaleString(I.lang() === "en" ? "en-GB" : "zh-CN", { hour12: false });
-    }
-  }
+  var formatTime = I.formatTime;
 
   function sameOriginPath(url) {
     return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/";
