@@ -319,14 +319,6 @@ class OwnReport(HazardError):
     }
 
 
-def refuse_own_report(report, actor) -> None:
-    """Raise OwnReport if ``actor`` reported ``report`` or holds its credit: the steps that
-    decide a commendation are never the reporter's own."""
-    user = getattr(actor, "user", None)
-    if user is not None and user.id in (report.reporter_id, report.credit_reporter_id):
-        raise OwnReport()
-
-
 class CsrfFailed(HazardError):
     status = 403
     code = "csrf_failed"

@@ -49,6 +49,7 @@ def test_production_without_a_secret_key_exits_with_a_clear_message(tmp_path):
         ('{"red": "2"}', "gives red '2', not a number of hours above 0"),
         ('{"red": -5}', "gives red -5"),
         ("[1, 2]", "must be a JSON object"),
+        ('{"red": Infinity}', "gives red inf"),
     ],
 )
 def test_a_wrong_deadline_setting_stops_the_start_with_what_is_wrong(tmp_path, setting, says):

@@ -293,3 +293,21 @@ def test_an_inspector_cannot_verify_judge_or_clear_their_own_report(app, client)
         client.post(f"/api/v1/reports/{rid}/outcome", json=outcome, headers=colleague).status_code
         == 200
     )
+
+
+def test_merging_ones_own_report_into_another_does_not_get_round_the_own_report_rule(app, client):
+    # The credit goes to a cluster's first report: an inspector's own earlier report merged into
+    # a worker's made the inspector the one crediting themselves on verifying it.
+    me = make_user(app, "inspector", regions=["510000"])
+    worker = make_user(app, "worker")
+    mine = new_report(client, headers=me["headers"])["id"]
+    theirs = new_report(client, headers=worker["headers"])["id"]
+    merged = client.post(
+        f"/api/v1/reports/{mine}/merge", json={"into_id": theirs}, headers=me["headers"]
+    )
+    assert merged.status_code == 200, merged.json
+    with app.app_context():
+        db.session.get(Report, theirs).status = "rectified"
+        db.session.commit()
+    refused = client.post(f"/api/v1/reports/{theirs}/verify", json={}, headers=me["headers"])
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "own_report"

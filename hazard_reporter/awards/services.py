@@ -25,7 +25,7 @@ from hazard_reporter.awards.points import (
     report_points,
 )
 from hazard_reporter.core.pagination import decode_json_cursor, encode_json_cursor
-from hazard_reporter.errors import NotFound, ValidationFailed, refuse_own_report
+from hazard_reporter.errors import NotFound, ValidationFailed
 from hazard_reporter.integrations import services as integrations
 from hazard_reporter.regions import services as regions
 from hazard_reporter.regions.models import Region
@@ -307,7 +307,7 @@ def propose(
             detail="只能依据该职工已验收的报告 / the reporter's verified reports",
         )
     for report in behind:
-        refuse_own_report(report, actor)
+        access.refuse_own_report(session, report, actor)
     grants = actor.role is not None and actor.role.value in ("committee", "admin")
     commendation = Commendation(
         reporter_id=reporter_id,
@@ -365,7 +365,7 @@ def grant(session: Session, commendation_id: int, *, actor: Principal, now: date
 
 def clear_flags(session: Session, report: Report, *, reason: str, actor: Principal, now) -> Report:
     """An inspector has checked the anti-fraud flags: the report may count again."""
-    refuse_own_report(report, actor)
+    access.refuse_own_report(session, report, actor)
     if not (reason or "").strip():
         raise ValidationFailed(field="reason", detail="请说明核查结果 / a reason is required")
     report.flags_cleared_at, report.flags_cleared_by = now, actor.user.id

@@ -198,13 +198,13 @@ def send_due_duty_reports(session: Session, *, now: datetime, tz: str = DUTY_TZ)
         select(DutyReportRun.day, DutyReportRun.region_code).where(DutyReportRun.day >= start)
     ):
         sent_days.setdefault(day, set()).add(code)
+    # A day with no run at all (every process down from 15:30 to midnight), after reports had
+    # been sent: a day on which some regions were sent is complete (a region without a reachable
+    # office has none), and is not counted again at every pass.
     days = [
         day
         for day in (start + timedelta(days=k) for k in range(CATCH_UP_DAYS))
-        if any(
-            first < day and code not in sent_days.get(day, set())
-            for code, first in first_day.items()
-        )
+        if not sent_days.get(day) and any(first < day for first in first_day.values())
     ]
     if closed_today:
         days.append(today)

@@ -22,7 +22,6 @@ from hazard_reporter.errors import (
     NoUnitForReport,
     ReportChanged,
     ValidationFailed,
-    refuse_own_report,
 )
 from hazard_reporter.integrations import services as integrations
 from hazard_reporter.photos.services import (
@@ -461,7 +460,7 @@ def merge(
 
 def verify(session, report, *, note_text: str | None, actor: Principal, now, policy) -> Report:
     """Accept the unit's rectification (never by the hazard's own reporter)."""
-    refuse_own_report(report, actor)
+    access.refuse_own_report(session, report, actor)
     transition(
         report,
         Status.VERIFIED,
@@ -495,7 +494,7 @@ def record_outcome(
     now,
 ) -> Report:
     """What the hazard turned out to be, on a verified report (feeds commendations)."""
-    refuse_own_report(report, actor)
+    access.refuse_own_report(session, report, actor)
     if report.status != Status.VERIFIED.value:
         raise ValidationFailed(field="status", detail="只能对已验收的报告记录结果 / verify first")
     if accident_prevented and not (account or "").strip():

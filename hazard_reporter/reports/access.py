@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -57,6 +57,24 @@ def visible_clause(session: Session, principal: Principal) -> ColumnElement[bool
     if role is Role.WORKER:
         return Report.reporter_id == principal.user.id
     return false()
+
+
+def refuse_own_report(session: Session, report: Report, actor: Principal) -> None:
+    """Raise OwnReport if ``actor`` reported ``report``, holds its credit, or reported one merged
+    into it (the credit goes to a cluster's first report, so merging one's own report into
+    another's would do): the steps that decide a commendation are never the reporter's own."""
+    from hazard_reporter.errors import OwnReport
+
+    user = actor.user
+    if user is None:
+        return
+    if user.id in (report.reporter_id, report.credit_reporter_id):
+        raise OwnReport()
+    merged = select(Report.id).where(
+        Report.duplicate_of_id == report.id, Report.reporter_id == user.id
+    )
+    if session.scalar(merged.limit(1)) is not None:
+        raise OwnReport()
 
 
 def can_read(session: Session, principal: Principal, report: Report) -> bool:

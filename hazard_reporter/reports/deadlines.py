@@ -41,7 +41,11 @@ def _hours(config, name: str) -> dict[str, float]:
         for colour, hours in value.items():
             if colour not in colours:
                 problem = f"names {colour!r}, not one of {', '.join(colours)}"
-            elif isinstance(hours, bool) or not isinstance(hours, int | float) or not hours > 0:
+            elif (
+                isinstance(hours, bool)
+                or not isinstance(hours, int | float)
+                or not 0 < hours < 100_000  # NaN and Infinity too: a date must come of it
+            ):
                 problem = f"gives {colour} {hours!r}, not a number of hours above 0"
             if problem:
                 break

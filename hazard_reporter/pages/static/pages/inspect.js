@@ -79,7 +79,10 @@
       list.append(li);
     });
     $("queue-empty").hidden = state.items.length > 0;
-    var total = COLOURS.reduce(function (sum, c) { return sum + (state.counts[c] || 0); }, 0);
+    // The counts are per colour whatever the colour filter: the total is that colour's then.
+    var colour = state.params && state.params.get("severity");
+    var total = colour ? (state.counts[colour] || 0)
+      : COLOURS.reduce(function (sum, c) { return sum + (state.counts[c] || 0); }, 0);
     $("queue-shown").textContent = state.items.length
       ? t("queue_shown", { shown: state.items.length, total: Math.max(total, state.items.length) }) : "";
     $("queue-more").hidden = !state.nextCursor;
@@ -88,7 +91,7 @@
   /** The queue's next page, after the last one shown (the map already has every located one). */
   function loadMore() {
     if (!state.nextCursor) { return; }
-    var params = query();
+    var params = new URLSearchParams(state.params); // the filters the first page was asked with
     params.set("cursor", state.nextCursor);
     var asked = state.asked;
     $("queue-more").disabled = true;
@@ -164,6 +167,7 @@
   function loadQueue() {
     D.showMessage($("queue-error"), "");
     var params = query();
+    state.params = params;
     var asked = ++state.asked;
     return D.api("GET", "/api/v1/inspect/queue?" + params.toString()).then(function (answer) {
       if (asked !== state.asked) { return; }

@@ -98,7 +98,7 @@
   }
 
   function deleteRecord(key) {
-    if (keptInMemory(key)) { delete memoryStore[key]; return Promise.resolve(); }
+    delete memoryStore[key]; // and any copy stored before the storage filled up
     return tx("readwrite", function (store) {
       if (!store) { return null; }
       return store.delete(key);
@@ -111,7 +111,8 @@
       return store.getAll();
     }).then(function (records) {
       var inMemory = Object.keys(memoryStore).map(function (k) { return memoryStore[k]; });
-      return (records || []).concat(inMemory).sort(function (a, b) { return a.created_at - b.created_at; });
+      var stored = (records || []).filter(function (r) { return !keptInMemory(r.key); });
+      return stored.concat(inMemory).sort(function (a, b) { return a.created_at - b.created_at; });
     });
   }
 

@@ -107,7 +107,8 @@
     // A unit that has fixed the hazard has taken it: a report not yet signed for is signed for
     // first (rectification follows acknowledging; sent alone it was refused, photos and all).
     var signed = current && current.status === "forwarded"
-      ? D.api("POST", base() + "/acknowledge", {}, { anonymous: true }) : Promise.resolve(null);
+      ? D.api("POST", base() + "/acknowledge", {}, { anonymous: true }).then(render)
+      : Promise.resolve(null); // drawn at once: a fix refused after it need not sign again
     signed.then(function () {
       return D.api("POST", base() + "/rectification", form, { anonymous: true });
     }).then(function (report) {
