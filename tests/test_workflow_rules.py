@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from hazard_reporter.errors import IllegalTransition
+from hazard_reporter.errors import STATUS_NAMES, IllegalTransition
 from hazard_reporter.reports.deadlines import (
     DeadlinePolicy,
     due_times,
@@ -53,9 +53,13 @@ def test_illegal_moves_are_refused_naming_the_allowed_ones(current, target):
         check_transition(current, target)
     error = caught.value
     assert error.status == 409
+    # named as the pages name them, in each language (the codes are the API's, in the body's
+    # fields where a program reads them)
     for allowed in allowed_next(current):
-        assert allowed.value in error.message("en")
-    assert current.value in error.message("zh")
+        assert STATUS_NAMES[allowed.value][1] in error.message("en")
+        assert STATUS_NAMES[allowed.value][0] in error.message("zh")
+    assert f"“{STATUS_NAMES[current.value][0]}”" in error.message("zh")
+    assert error.params["current"] == current.value and error.params["target"] == target.value
 
 
 def test_every_status_has_a_way_on_and_side_exits_can_be_undone():
