@@ -27,9 +27,13 @@ class HazardError(Exception):
         """The message in ``lang`` (``zh`` or ``en``), placeholders filled."""
         template = self.messages.get(lang) or self.messages["zh"]
         try:
-            return template.format(**{"field": self.field, **self.params})
+            return template.format(**{"field": self.field, **self.message_params(lang)})
         except (KeyError, IndexError):
             return template
+
+    def message_params(self, lang: str) -> dict[str, Any]:
+        """The placeholders' values for a message in ``lang``; a subclass may name values there."""
+        return self.params
 
 
 # --- generic request errors ------------------------------------------------------------------
@@ -398,7 +402,7 @@ class IllegalTransition(HazardError):
         "en": "The report is '{current}' and cannot become '{target}'. Allowed next: {allowed}.",
     }
 
-    def message(self, lang: str) -> str:
+    def message_params(self, lang: str) -> dict[str, Any]:
         """The statuses by their names in ``lang`` (the codes are only for programs)."""
         index = 1 if lang == "en" else 0
         separator = ", " if lang == "en" else "、"
@@ -409,15 +413,28 @@ class IllegalTransition(HazardError):
                 return separator.join(STATUS_NAMES[p][index] for p in parts)
             return str(value)
 
-        template = self.messages.get(lang) or self.messages["zh"]
-        params = {
+        return {
             k: named(v) if k in ("current", "target", "allowed") else v
             for k, v in self.params.items()
         }
-        try:
-            return template.format(**{"field": self.field, **params})
-        except (KeyError, IndexError):
-            return template
+
+
+class AlreadyWithThisUnit(IllegalTransition):
+    """Forwarding a report to the unit that already holds it (a re-route names another unit)."""
+
+    messages = {
+        "zh": "报告当前状态为“{current}”，已在该责任单位处理中；改派请选择其他单位。",
+        "en": "The report is '{current}' and already with this unit; to re-route, choose another unit.",
+    }
+
+
+class NotWithUnit(IllegalTransition):
+    """A unit's action on a report the unit does not hold now."""
+
+    messages = {
+        "zh": "报告当前状态为“{current}”，责任单位现在不能对其操作。",
+        "en": "The report is '{current}'; the unit cannot act on it now.",
+    }
 
 
 class ImportConflict(HazardError):

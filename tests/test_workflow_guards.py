@@ -126,7 +126,13 @@ def test_unmerging_assesses_the_cluster_again(client, inspector):
 def test_forwarding_twice_to_the_same_unit_is_refused(app, client, inspector):
     rid, _ = forwarded(app, client, inspector)
     again = client.post(f"/api/v1/reports/{rid}/forward", json={}, headers=inspector)
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json["error"]["code"] == "illegal_transition"
+    # said in the reader's language (it had been "不能变为“forwarded to unit 3 again”")
+    assert "已在该责任单位处理中" in again.json["error"]["message"]
+    english = client.post(
+        f"/api/v1/reports/{rid}/forward", json={}, headers={**inspector, "Accept-Language": "en"}
+    )
+    assert "already with this unit" in english.json["error"]["message"]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from hazard_reporter.errors import STATUS_NAMES, IllegalTransition
+from hazard_reporter.errors import STATUS_NAMES, IllegalTransition, NotWithUnit
 from hazard_reporter.reports.deadlines import (
     DeadlinePolicy,
     due_times,
@@ -13,7 +13,12 @@ from hazard_reporter.reports.deadlines import (
     urgency_due,
 )
 from hazard_reporter.reports.models import Status
-from hazard_reporter.reports.workflow import TRANSITIONS, allowed_next, check_transition
+from hazard_reporter.reports.workflow import (
+    INTO_TRIAGED,
+    TRANSITIONS,
+    allowed_next,
+    check_transition,
+)
 from hazard_reporter.units.routing import Rule, UnitInfo, route
 
 S = Status
@@ -32,7 +37,7 @@ HAPPY_PATH = [
 
 def test_the_designed_path_is_legal_step_by_step():
     for current, target in pairwise(HAPPY_PATH):
-        check_transition(current, target)
+        check_transition(current, target, move="triage" if target is S.TRIAGED else None)
 
 
 @pytest.mark.parametrize(
@@ -60,6 +65,25 @@ def test_illegal_moves_are_refused_naming_the_allowed_ones(current, target):
         assert STATUS_NAMES[allowed.value][0] in error.message("zh")
     assert f"“{STATUS_NAMES[current.value][0]}”" in error.message("zh")
     assert error.params["current"] == current.value and error.params["target"] == target.value
+
+
+@pytest.mark.parametrize("move", sorted(INTO_TRIAGED))
+def test_each_move_into_triaged_starts_only_from_its_own_statuses(move):
+    # Confirming a triage, a unit's decline and taking a closed report up again all lead into
+    # "triaged"; the desk's 确认研判 on a forwarded report had taken it back from its unit.
+    for current in Status:
+        if current in INTO_TRIAGED[move]:
+            check_transition(current, S.TRIAGED, move=move)
+            continue
+        with pytest.raises(IllegalTransition) as caught:
+            check_transition(current, S.TRIAGED, move=move)
+        # what the refusal offers does not include the move just refused
+        assert STATUS_NAMES["triaged"][0] not in caught.value.message("zh").split("允许的下一步")[1]
+
+
+def test_a_move_into_triaged_must_say_which_it_is():
+    with pytest.raises(ValueError, match="names one of"):
+        check_transition(S.SUBMITTED, S.TRIAGED)
 
 
 def test_every_status_has_a_way_on_and_side_exits_can_be_undone():
@@ -151,3 +175,10 @@ def test_routing_by_sector_and_region_up_the_hierarchy(sector, chain, rules, exp
 
 def test_no_unit_at_all_routes_nowhere():
     assert route("transport", CHAIN, [], [UnitInfo(1, "510703", ("gas_network",))]) is None
+
+
+def test_a_unit_acting_out_of_turn_is_told_in_its_language():
+    error = NotWithUnit(current="verified")
+    assert error.status == 409 and error.code == "illegal_transition"
+    assert error.message("zh") == "报告当前状态为“已验证”，责任单位现在不能对其操作。"
+    assert error.message("en") == "The report is 'verified'; the unit cannot act on it now."

@@ -21,7 +21,13 @@ from hazard_reporter.accounts.schemas import (
     WebSessionSchema,
 )
 from hazard_reporter.core.api import HazardBlueprint
-from hazard_reporter.core.auth import access_tokens, csrf_token, current_principal, requires
+from hazard_reporter.core.auth import (
+    access_tokens,
+    csrf_exempt,
+    csrf_token,
+    current_principal,
+    requires,
+)
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.limits import limiter, login_limits
 from hazard_reporter.errors import AuthRequired
@@ -167,6 +173,7 @@ def web_session():
 
 
 @auth.route("/session", methods=["POST"])
+@csrf_exempt
 @auth.arguments(LoginSchema)
 @auth.response(200, WebSessionSchema)
 @login_limits

@@ -20,7 +20,6 @@ from hazard_reporter.errors import AuthRequired, CsrfFailed, Forbidden, TokenInv
 from hazard_reporter.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SIGN_IN_ENDPOINT = "auth.start_web_session"
 CSRF_HEADER = "X-CSRF-Token"
 
 
@@ -35,6 +34,18 @@ def access_tokens() -> AccessTokens:
 
 def photo_links() -> SignedPhotoLinks:
     return current_app.extensions["hazard_photo_links"]
+
+
+def csrf_exempt(view):
+    """Mark a view whose unsafe requests need no CSRF token (signing in: it replaces the session
+    whatever it held, and a tab that has lost the token must still be able to sign in)."""
+    view.csrf_exempt = True
+    return view
+
+
+def _view_is_csrf_exempt() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "csrf_exempt", False))
 
 
 def csrf_token() -> str:
@@ -65,9 +76,7 @@ def _from_cookie() -> Principal:
     if user is None:
         session.clear()
         return ANONYMOUS
-    if request.method not in SAFE_METHODS and request.endpoint != SIGN_IN_ENDPOINT:
-        # (Signing in again replaces the session whatever it held: a tab that has lost the
-        # token must still be able to sign in.)
+    if request.method not in SAFE_METHODS and not _view_is_csrf_exempt():
         sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token", "")
         if not hmac.compare_digest(str(sent), str(session.get("csrf", ""))) or not sent:
             raise CsrfFailed()

@@ -10,7 +10,7 @@ from hazard_reporter.core.api import HazardBlueprint
 from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.tasks import current_runner, current_storage
-from hazard_reporter.errors import IllegalTransition, UnitLinkInvalid
+from hazard_reporter.errors import NotWithUnit, UnitLinkInvalid
 from hazard_reporter.extensions import db
 from hazard_reporter.inspection import services
 from hazard_reporter.inspection.schemas import (
@@ -293,9 +293,7 @@ def _unit_staff_report(report_id: int) -> tuple[Report, int]:
     principal = current_principal()
     report = reports.get_report(db.session, report_id, actor=principal)
     if Status(report.status) not in UNIT_HOLDS:
-        raise IllegalTransition(
-            current=report.status, target="unit action", allowed="none for the unit now"
-        )
+        raise NotWithUnit(current=report.status)
     return report, principal.user.unit_id
 
 

@@ -17,7 +17,7 @@ from hazard_reporter.core.pagination import decode_json_cursor, encode_json_curs
 from hazard_reporter.core.storage import Storage
 from hazard_reporter.deliveries import services as deliveries
 from hazard_reporter.errors import (
-    IllegalTransition,
+    AlreadyWithThisUnit,
     NotFound,
     NoUnitForReport,
     ReportChanged,
@@ -41,7 +41,7 @@ from hazard_reporter.reports.deadlines import (
     urgency_due,
 )
 from hazard_reporter.reports.models import Escalation, Event, Report, Severity, Status
-from hazard_reporter.reports.workflow import OPEN, WITH_UNIT, allowed_next, check_transition
+from hazard_reporter.reports.workflow import OPEN, WITH_UNIT, check_transition
 from hazard_reporter.sectors.models import Sector
 from hazard_reporter.triage.engine import Assessment, Facts, Rules, assess
 from hazard_reporter.units import services as units
@@ -90,12 +90,14 @@ def transition(
     policy: DeadlinePolicy,
     reason: str | None = None,
     data: dict | None = None,
+    move: str | None = None,
 ) -> Event:
-    """Move a report to ``target`` (409 naming the allowed moves if illegal) and record it.
+    """Move a report to ``target`` (409 naming the allowed moves if illegal) and record it;
+    ``move`` says which move into "triaged" it is (reports.workflow.INTO_TRIAGED).
 
     The move is claimed with a conditional UPDATE on the status read, so of two requests racing
     (a double tap, two staff) only one moves the report; the other answers 409."""
-    check_transition(report.status, target)
+    check_transition(report.status, target, move=move)
     session = object_session(report)
     if session is not None and report.id is not None:
         claimed = session.execute(
@@ -179,18 +181,20 @@ def triage(
     reason: str | None = None,
 ) -> Report:
     """The inspector confirms the triage of a new report (optionally overriding the colour with
-    a reason). Only a submitted report: "triaged" also follows a unit's decline, but confirming
-    the triage of a forwarded report would take it back from its unit without a word."""
-    if report.status != Status.SUBMITTED.value:
-        raise IllegalTransition(
-            current=report.status,
-            target=Status.TRIAGED.value,
-            allowed=", ".join(s.value for s in allowed_next(report.status)) or "—",
-        )
+    a reason)."""
+    check_transition(report.status, Status.TRIAGED, move="triage")
     previous = report.severity
     if severity:
         _override(report, severity, reason, actor=actor, now=now)
-    transition(report, Status.TRIAGED, actor=actor.actor, now=now, policy=policy, reason=reason)
+    transition(
+        report,
+        Status.TRIAGED,
+        actor=actor.actor,
+        now=now,
+        policy=policy,
+        reason=reason,
+        move="triage",
+    )
     _after_colour_change(session, report, previous=previous, policy=policy, now=now)
     session.commit()
     return report
@@ -331,11 +335,7 @@ def forward(
         unit, how = units.get_unit(session, choice.unit_id), choice.reason
     holds = Status(report.status) in WITH_UNIT
     if holds and unit.id == report.unit_id:
-        raise IllegalTransition(
-            current=report.status,
-            target=f"forwarded to unit {unit.id} again",
-            allowed="forward to another unit (re-route)",
-        )
+        raise AlreadyWithThisUnit(current=report.status, target=Status.FORWARDED.value)
     rerouted_from = report.unit_id if holds else None
     deadlines = due_times(report.severity, now, policy)
     report.unit_id = unit.id
@@ -406,7 +406,15 @@ def reopen_triage(
                 data={"report_id": report.id, "independent_reports": target.independent_reports},
             )
         report.duplicate_of_id = None
-    transition(report, Status.TRIAGED, actor=actor.actor, now=now, policy=policy, reason=reason)
+    transition(
+        report,
+        Status.TRIAGED,
+        actor=actor.actor,
+        now=now,
+        policy=policy,
+        reason=reason,
+        move="retriage",
+    )
     session.commit()
     return report
 
@@ -623,6 +631,7 @@ def decline(session, report, *, unit_id: int, reason: str, now, policy) -> Repor
         policy=policy,
         reason=reason,
         data={"declined_by_unit": unit_id},
+        move="decline",
     )
     report.unit_id = None
     report.acknowledge_due_at = report.rectify_due_at = None

@@ -25,15 +25,36 @@ OPEN = frozenset({S.SUBMITTED, S.TRIAGED, S.FORWARDED, S.ACKNOWLEDGED, S.RECTIFY
 WITH_UNIT = frozenset({S.FORWARDED, S.ACKNOWLEDGED, S.RECTIFYING})
 
 
-def allowed_next(current: Status | str) -> tuple[Status, ...]:
-    """The statuses that may follow ``current``."""
-    return TRANSITIONS[Status(current)]
+# Three different moves lead into "triaged", each from its own statuses: the inspector confirms the
+# triage of a new report, a unit declines a report it holds ("not ours"), a rejected or merged
+# report is taken up again. Each move into "triaged" names which it is, so that none stands in for
+# another (confirming a triage must not take a report back from its unit).
+INTO_TRIAGED: dict[str, frozenset[Status]] = {
+    "triage": frozenset({S.SUBMITTED}),
+    "decline": frozenset({S.FORWARDED, S.ACKNOWLEDGED}),
+    "retriage": frozenset({S.REJECTED, S.DUPLICATE}),
+}
 
 
-def check_transition(current: Status | str, target: Status | str) -> None:
-    """Raise IllegalTransition (409, naming the allowed next statuses) unless the move is legal."""
+def allowed_next(current: Status | str, *, move: str | None = None) -> tuple[Status, ...]:
+    """The statuses that may follow ``current``; with ``move`` (a key of INTO_TRIAGED), "triaged"
+    only if that move starts from ``current``."""
+    current = Status(current)
+    following = TRANSITIONS[current]
+    if move is None:
+        return following
+    return tuple(s for s in following if s is not S.TRIAGED or current in INTO_TRIAGED[move])
+
+
+def check_transition(
+    current: Status | str, target: Status | str, *, move: str | None = None
+) -> None:
+    """Raise IllegalTransition (409, naming the allowed next statuses) unless the move is legal.
+    A move into "triaged" must say which of INTO_TRIAGED it is."""
     current, target = Status(current), Status(target)
-    allowed = allowed_next(current)
+    if target is S.TRIAGED and move not in INTO_TRIAGED:
+        raise ValueError(f"a move into triaged names one of {sorted(INTO_TRIAGED)}, not {move!r}")
+    allowed = allowed_next(current, move=move)
     if target not in allowed:
         raise IllegalTransition(
             current=current.value,
