@@ -323,6 +323,28 @@ class OwnReport(HazardError):
     }
 
 
+class AlreadyCommended(HazardError):
+    status = 409
+    code = "already_commended"
+    messages = {
+        "zh": "报告 #{report_id} 已有同级别的表彰（第 {commendation_id} 号），不再重复提名。",
+        "en": "Report #{report_id} is already behind a commendation of this level "
+        "(no. {commendation_id}); it is not proposed twice.",
+    }
+
+
+class CommendationStale(HazardError):
+    status = 409
+    code = "commendation_stale"
+    messages = {
+        "zh": "提名后报告 #{report_id} 已不再记在该职工名下（被重新整改、被防作弊标记暂扣或被合并），"
+        "本表彰未授予；如仍应表彰，请重新提名。",
+        "en": "Since the proposal, report #{report_id} is no longer credited to this reporter "
+        "(reopened, held by anti-fraud flags or merged); the commendation was not granted. "
+        "Propose it again if it is still due.",
+    }
+
+
 class CsrfFailed(HazardError):
     status = 403
     code = "csrf_failed"

@@ -338,3 +338,120 @@ def test_a_commendation_carries_the_points_of_the_reports_behind_it(app, client,
         },
     )
     assert granted.status_code == 201 and granted.json["points"] == 150
+
+
+def propose(client, by, reporter, report_ids, level="timely_praise"):
+    return client.post(
+        "/api/v1/commendations",
+        headers=by["headers"],
+        json={
+            "reporter_id": reporter["id"],
+            "report_ids": report_ids,
+            "level": level,
+            "reason": "及时发现隐患",
+        },
+    )
+
+
+def test_a_merged_hazard_is_commended_to_its_first_reporter(app, client, people):
+    # 李 reported the hazard first; 张's later report became the head of the cluster. The award
+    # list credits 李, but a commendation could only be proposed for 张, the head's reporter.
+    li_first = report(client, people["li"])
+    zhang_later = report(client, people["zhang"])
+    merged = client.post(
+        f"/api/v1/reports/{li_first['id']}/merge",
+        json={"into_id": zhang_later["id"]},
+        headers=people["inspector"]["headers"],
+    )
+    assert merged.status_code == 200, merged.json
+    verify(app, client, zhang_later["id"], people["inspector"])
+    consent(client, people["li"])
+    assert [(r["reporter"], r["report_ids"]) for r in awards(client, people["committee"])] == [
+        ("李秀英", [zhang_later["id"]])
+    ]
+    to_zhang = propose(client, people["inspector"], people["zhang"], [zhang_later["id"]])
+    assert to_zhang.status_code == 422 and to_zhang.json["error"]["field"] == "report_ids"
+    to_li = propose(client, people["inspector"], people["li"], [zhang_later["id"]])
+    assert to_li.status_code == 201, to_li.json
+
+
+def test_a_hazard_held_by_anti_fraud_flags_is_not_commended_until_cleared(app, client, people):
+    shared = make_jpeg(gps=MIANYANG, make="Xiaomi", model="13")
+    report(client, people["li"], description="塔吊倾斜", photo=shared)
+    copied = report(client, people["wang"], description="塔吊倾斜", photo=shared)
+    assert "duplicate_photo" in copied["flags"]
+    verify(app, client, copied["id"], people["inspector"])
+    held = propose(client, people["inspector"], people["wang"], [copied["id"]])
+    assert held.status_code == 422 and held.json["error"]["field"] == "report_ids"
+    client.post(
+        f"/api/v1/reports/{copied['id']}/clear-flags",
+        json={"reason": "核实为本人重新拍摄"},
+        headers=people["inspector"]["headers"],
+    )
+    assert propose(client, people["inspector"], people["wang"], [copied["id"]]).status_code == 201
+
+
+def test_a_commendation_is_granted_only_while_its_hazard_still_stands(app, client, people):
+    # Proposed for a verified hazard; the rectification is then found wanting and reopened.
+    # The committee's grant went through regardless, for a hazard no longer fixed.
+    rid = report(client, people["zhang"])["id"]
+    verify(app, client, rid, people["inspector"])
+    proposed = propose(client, people["inspector"], people["zhang"], [rid]).json
+    reopened = client.post(
+        f"/api/v1/reports/{rid}/reopen",
+        json={"reason": "护栏未固定"},
+        headers=people["inspector"]["headers"],
+    )
+    assert reopened.status_code == 200, reopened.json
+    granted = client.post(
+        f"/api/v1/commendations/{proposed['id']}/grant", headers=people["committee"]["headers"]
+    )
+    assert granted.status_code == 409 and granted.json["error"]["code"] == "commendation_stale"
+    assert f"#{rid}" in granted.json["error"]["message"]
+    listed = client.get("/api/v1/commendations", headers=people["committee"]["headers"]).json
+    assert [c["status"] for c in listed if c["id"] == proposed["id"]] == ["proposed"]
+    timeline = client.get(f"/api/v1/reports/{rid}", headers=people["inspector"]["headers"]).json
+    assert "commendation_granted" not in [e["action"] for e in timeline["timeline"]]
+
+
+def test_a_grant_counts_the_hazard_as_it_stands_then(app, client, people):
+    # The outcome (an accident prevented: +20 major, +100) recorded after the proposal.
+    rid = report(client, people["zhang"])["id"]  # construction scaffold: orange, 30
+    verify(app, client, rid, people["inspector"])
+    proposed = propose(client, people["inspector"], people["zhang"], [rid], level="special").json
+    assert proposed["points"] == 30
+    client.post(
+        f"/api/v1/reports/{rid}/outcome",
+        headers=people["inspector"]["headers"],
+        json={"hazard_confirmed": "major", "accident_prevented": True, "account": "避免坠落"},
+    )
+    granted = client.post(
+        f"/api/v1/commendations/{proposed['id']}/grant", headers=people["committee"]["headers"]
+    )
+    assert granted.status_code == 200 and granted.json["points"] == 150
+
+
+def test_a_hazard_earns_one_commendation_of_each_level(app, client, people):
+    # A second click, or a second inspector, proposed the same praise again: two certificates.
+    rid = report(client, people["zhang"])["id"]
+    verify(app, client, rid, people["inspector"])
+    first = propose(client, people["inspector"], people["zhang"], [rid])
+    assert first.status_code == 201
+    again = propose(client, people["committee"], people["zhang"], [rid])
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_commended"
+    assert f"第 {first.json['id']} 号" in again.json["error"]["message"]
+    higher = propose(client, people["committee"], people["zhang"], [rid], level="special")
+    assert higher.status_code == 201
+
+
+def test_the_committee_cannot_grant_a_commendation_for_its_own_hazard(app, client, people):
+    member = make_user(app, "committee", name="赵委员")
+    rid = report(client, member)["id"]
+    verify(app, client, rid, people["inspector"])
+    proposed = propose(client, people["inspector"], member, [rid]).json
+    own = client.post(f"/api/v1/commendations/{proposed['id']}/grant", headers=member["headers"])
+    assert own.status_code == 403 and own.json["error"]["code"] == "own_report"
+    other = client.post(
+        f"/api/v1/commendations/{proposed['id']}/grant", headers=people["committee"]["headers"]
+    )
+    assert other.status_code == 200 and other.json["status"] == "granted"

@@ -25,12 +25,17 @@ from hazard_reporter.awards.points import (
     report_points,
 )
 from hazard_reporter.core.pagination import decode_json_cursor, encode_json_cursor
-from hazard_reporter.errors import NotFound, ValidationFailed
+from hazard_reporter.errors import (
+    AlreadyCommended,
+    CommendationStale,
+    NotFound,
+    ValidationFailed,
+)
 from hazard_reporter.integrations import services as integrations
 from hazard_reporter.regions import services as regions
 from hazard_reporter.regions.models import Region
 from hazard_reporter.reports import access
-from hazard_reporter.reports.models import Event, Report, Status
+from hazard_reporter.reports.models import Event, Report
 
 # Ids per statement where a list of them is sent (SQLite takes 32 766 parameters by default,
 # psycopg 65 535).
@@ -294,29 +299,32 @@ def propose(
     """Propose (inspector) or grant at once (committee, admin) a commendation; each report
     behind it records the step in its timeline."""
     behind = list(session.scalars(select(Report).where(Report.id.in_(report_ids))))
+    # A commendation stands on hazards the award list credits to this reporter: verified, the
+    # cluster's first report, not held by anti-fraud flags (stored on the head report as
+    # credit_reporter_id, so the first reporter of a merged cluster is the one commended).
     # One answer for a wrong reporter, an unknown report and a report outside the inspector's
     # scope, so a proposal cannot be used to find out who reported what.
     if (
         len(behind) != len(set(report_ids))
         or not behind
         or any(not access.can_read(session, actor, r) for r in behind)
-        or any(r.reporter_id != reporter_id or r.status != Status.VERIFIED.value for r in behind)
+        or any(r.credit_reporter_id != reporter_id for r in behind)
     ):
         raise ValidationFailed(
             field="report_ids",
-            detail="只能依据该职工已验收的报告 / the reporter's verified reports",
+            detail="只能依据记在该职工名下、未被暂扣的已验收隐患 / "
+            "the verified hazards credited to this reporter, not held",
         )
     for report in behind:
         access.refuse_own_report(session, report, actor)
+    _refuse_commended_twice(session, reporter_id, Level(level).value, behind)
     grants = actor.role is not None and actor.role.value in ("committee", "admin")
     commendation = Commendation(
         reporter_id=reporter_id,
         report_ids=sorted(set(report_ids)),
         level=Level(level).value,
         reason=reason.strip(),
-        points=sum(
-            report_points(r.severity, r.hazard_confirmed, r.accident_prevented) for r in behind
-        ),
+        points=_points(behind),
         campaign_id=campaign_id,
         status="granted" if grants else "proposed",
         proposed_by=actor.user.id,
@@ -342,14 +350,28 @@ def propose(
 
 
 def grant(session: Session, commendation_id: int, *, actor: Principal, now: datetime):
-    """The committee grants a proposed commendation."""
+    """The committee grants a proposed commendation, if its hazards are still credited to the
+    reporter (a report may have been reopened, held or merged since it was proposed) and none is
+    the granter's own; its points are those of the hazards now."""
     commendation = session.get(Commendation, commendation_id)
     if commendation is None:
         raise NotFound(what="该表彰", what_en="commendation")
     if commendation.status != "granted":
+        behind = list(
+            session.scalars(select(Report).where(Report.id.in_(commendation.report_ids)))
+        )
+        present = {r.id for r in behind}
+        for report_id in commendation.report_ids:
+            if report_id not in present:
+                raise CommendationStale(report_id=report_id)
+        for report in behind:
+            if report.credit_reporter_id != commendation.reporter_id:
+                raise CommendationStale(report_id=report.id)
+            access.refuse_own_report(session, report, actor)
         commendation.status, commendation.granted_by = "granted", actor.user.id
         commendation.granted_at = now
-        for report in session.scalars(select(Report).where(Report.id.in_(commendation.report_ids))):
+        commendation.points = _points(behind)
+        for report in behind:
             report.events.append(
                 Event(
                     at=now,
@@ -361,6 +383,26 @@ def grant(session: Session, commendation_id: int, *, actor: Principal, now: date
         _announce_granted(session, commendation, now)
         session.commit()
     return commendation
+
+
+def _points(behind: list[Report]) -> int:
+    return sum(report_points(r.severity, r.hazard_confirmed, r.accident_prevented) for r in behind)
+
+
+def _refuse_commended_twice(
+    session: Session, reporter_id: int, level: str, behind: list[Report]
+) -> None:
+    """A hazard earns one commendation of each level (a second click, a second inspector)."""
+    wanted = {r.id for r in behind}
+    earlier = session.execute(
+        select(Commendation.id, Commendation.report_ids).where(
+            Commendation.reporter_id == reporter_id, Commendation.level == level
+        )
+    )
+    for commendation_id, report_ids in earlier:
+        again = wanted & {int(i) for i in report_ids or []}
+        if again:
+            raise AlreadyCommended(report_id=min(again), commendation_id=commendation_id)
 
 
 def clear_flags(session: Session, report: Report, *, reason: str, actor: Principal, now) -> Report:
