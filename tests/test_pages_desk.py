@@ -91,6 +91,23 @@ def unit_token(app, report_id: int) -> str:
     return parts.fragment
 
 
+# What triage makes of a located report, by the colour it gives it.
+COLOURED = {"red": ("gas_network", "燃气泄漏"), "blue": ("other", "路面有小坑")}
+
+
+def post_coloured(client, colour: str, count: int) -> None:
+    """Post ``count`` located reports that triage makes ``colour``."""
+    from tests.test_reports_api import MIANYANG, post_report
+
+    sector, description = COLOURED[colour]
+    photo = make_jpeg(320, 240, gps=MIANYANG)
+    for _ in range(count):
+        created = post_report(
+            client, region_code="510703", photos=[photo], sector=sector, description=description
+        )
+        assert created.status_code == 201 and created.json["severity"] == colour, created.json
+
+
 def test_report_to_award_through_the_desk_pages(app, live_server, open_page, tmp_path):
     client = app.test_client()
     inspector = make_user(app, "inspector", regions=["510000"])
@@ -315,6 +332,47 @@ def test_the_queue_pages_past_its_first_hundred(app, live_server, open_page):
     assert len(set(ids)) == 130  # nothing shown twice
 
 
+def test_the_queue_under_a_colour_filter_totals_that_colour(app, live_server, open_page):
+    # The counts are per colour whatever the colour filter, and the line under the queue added
+    # them all up: 2 red reports of 5 read "2 shown of 5" under the red filter.
+    client = app.test_client()
+    post_coloured(client, "red", 2)
+    post_coloured(client, "blue", 3)
+    inspector = make_user(app, "inspector", regions=["510000"])
+    desk = open_page(DESK, mobile=False)
+    desk.goto(f"{live_server}/inspect")
+    sign_in(desk, inspector)
+    expect(desk.locator("#queue-shown")).to_have_text("已显示 5 条，共 5 条")
+    desk.get_by_label("风险等级").select_option("red")
+    expect(desk.locator("#queue .queue-item")).to_have_count(2)
+    expect(desk.locator("#queue-shown")).to_have_text("已显示 2 条，共 2 条")
+
+
+def test_load_more_asks_with_the_filters_of_the_page_shown(app, live_server, open_page):
+    # "Load more" asked with the filters last chosen, not those of the page on screen: when the
+    # queue could not be asked again after a filter change (the network gone for a moment), the
+    # red page kept showing and "load more" appended the next page of all colours to it.
+    client = app.test_client()
+    post_coloured(client, "red", 101)
+    post_coloured(client, "blue", 3)
+    inspector = make_user(app, "inspector", regions=["510000"])
+    desk = open_page(DESK, mobile=False)
+    desk.goto(f"{live_server}/inspect")
+    sign_in(desk, inspector)
+    desk.get_by_label("风险等级").select_option("red")
+    expect(desk.locator("#queue-shown")).to_have_text("已显示 100 条，共 101 条")
+    desk.route("**/api/v1/inspect/queue?limit=100", lambda route: route.abort())
+    desk.get_by_label("风险等级").select_option("")  # all colours: that question fails
+    expect(desk.locator("#queue-error")).to_be_visible()
+    desk.unroute("**/api/v1/inspect/queue?limit=100")
+    desk.get_by_role("button", name="加载更多").click()
+    expect(desk.locator("#queue-more")).to_be_hidden()
+    colours = desk.locator("#queue .queue-item").evaluate_all(
+        "items => items.map(item => item.querySelector('.badge').classList[1])"
+    )
+    assert colours == ["sev-red"] * 101
+
+
 def test_a_unit_reports_its_fix_without_signing_for_it_first(app, live_server, open_page, tmp_path):
     # The rectification form shows as soon as the report is the unit's; sent before 签收 it was
     # refused (409), after the photos had gone up. The page now signs for the report first.
@@ -334,6 +392,44 @@ def test_a_unit_reports_its_fix_without_signing_for_it_first(app, live_server, o
     after = tmp_path / "after.jpg"
     after.write_bytes(make_jpeg(800, 600, color=(40, 160, 60)))
     unit.get_by_label("整改说明").fill("已清理堵塞的安全出口")
+    unit.set_input_files("#rectify-photos", [str(after)])
+    unit.get_by_role("button", name="提交整改").click()
+    expect(unit.locator("#u-status")).to_have_text("已整改")
+    expect(unit.locator("#action-error")).to_be_hidden()
+
+
+def test_a_fix_refused_after_signing_for_the_report_is_sent_again_without_signing(
+    app, live_server, open_page, tmp_path
+):
+    # Sending the fix signs for the report first; the page did not draw that, so when the fix
+    # itself was refused (a GIF photo: 415) it still showed the report unsigned, and sending the
+    # fix again signed again, which the server refuses (409): the fix could not be sent at all.
+    from PIL import Image
+
+    from tests.test_reports_api import post_report
+
+    client = app.test_client()
+    inspector = make_user(app, "inspector", regions=["510000"])["headers"]
+    rid = post_report(client, region_code="510703", photos=[make_jpeg()]).json["id"]
+    for action in ("triage", "forward"):
+        assert (
+            client.post(f"/api/v1/reports/{rid}/{action}", json={}, headers=inspector).status_code
+            == 200
+        )
+    unit = open_page()
+    unit.goto(f"{live_server}/unit#{unit_token(app, rid)}")
+    expect(unit.locator("#u-status")).to_have_text("已转交责任单位")
+    gif = tmp_path / "after.gif"
+    Image.new("RGB", (64, 48), (40, 160, 60)).save(gif)  # not an accepted format
+    unit.get_by_label("整改说明").fill("已清理堵塞的安全出口")
+    unit.set_input_files("#rectify-photos", [str(gif)])
+    unit.get_by_role("button", name="提交整改").click()
+    expect(unit.locator("#action-error")).to_be_visible()
+    expect(unit.locator("#u-status")).to_have_text("责任单位已签收")
+    expect(unit.get_by_role("button", name="签收")).to_be_hidden()
+
+    after = tmp_path / "after.jpg"
+    after.write_bytes(make_jpeg(800, 600, color=(40, 160, 60)))
     unit.set_input_files("#rectify-photos", [str(after)])
     unit.get_by_role("button", name="提交整改").click()
     expect(unit.locator("#u-status")).to_have_text("已整改")

@@ -167,10 +167,10 @@
   function loadQueue() {
     D.showMessage($("queue-error"), "");
     var params = query();
-    state.params = params;
     var asked = ++state.asked;
     return D.api("GET", "/api/v1/inspect/queue?" + params.toString()).then(function (answer) {
       if (asked !== state.asked) { return; }
+      state.params = params; // the filters of the page shown ('load more' and its total follow them)
       state.items = answer.items || [];
       state.nextCursor = answer.next_cursor || null;
       state.counts = answer.counts || {};
