@@ -460,3 +460,107 @@ def test_deadlines_read_in_beijing_time_wherever_the_browser_is(app, live_server
         shown.append(unit.locator("#u-ack-due").inner_text())
     assert shown[0] == shown[1]
     assert f"{beijing.hour:02d}:{beijing.minute:02d}" in shown[0]
+
+
+def verified_hazards(app, people: dict[str, str]) -> dict[str, int]:
+    """A verified hazard (red) for each named reporter, who agreed to be named: its report id."""
+    from hazard_reporter.accounts.models import User
+    from hazard_reporter.core.db import utcnow
+    from hazard_reporter.reports.models import Report
+
+    ids = {}
+    with app.app_context():
+        for name, phone in people.items():
+            user = User(phone=phone, password_hash="-", name=name, consent_named=True)
+            db.session.add(user)
+            db.session.flush()
+            report = Report(
+                sector="gas_network",
+                description="地下室食堂有燃气味",
+                status="verified",
+                severity="red",
+                location_source="device",
+                region_code="510703",
+                submitted_at=utcnow(),
+                anonymous=False,
+                reporter_id=user.id,
+                request_fingerprint="x",
+            )
+            db.session.add(report)
+            db.session.flush()
+            ids[name] = report.id
+        db.session.commit()
+        db.session.remove()
+    return ids
+
+
+def test_the_committee_grants_commendations_from_its_page(app, live_server, open_page):
+    # Commendations could only be granted through the API: the page listed the ranked reporters
+    # with nothing to commend them with, and the inspectors' proposals were nowhere to be seen.
+    from hazard_reporter.reports.models import Report
+
+    inspector = make_user(app, "inspector", regions=["510000"])
+    committee = make_user(app, "committee")
+    hazards = verified_hazards(
+        app, {"王师傅": "13724680001", "李师傅": "13724680002", "赵师傅": "13724680003"}
+    )
+    client = app.test_client()
+    proposals = {}
+    for name in ("李师傅", "赵师傅"):
+        with app.app_context():
+            reporter_id = db.session.get(Report, hazards[name]).reporter_id
+        proposed = client.post(
+            "/api/v1/commendations",
+            headers=inspector["headers"],
+            json={
+                "reporter_id": reporter_id,
+                "report_ids": [hazards[name]],
+                "level": "timely_praise",
+                "reason": "及时发现燃气泄漏",
+            },
+        )
+        assert proposed.status_code == 201, proposed.json
+        proposals[name] = proposed.json["id"]
+    with app.app_context():  # 赵's hazard is found not fixed after the proposal
+        db.session.get(Report, hazards["赵师傅"]).status = "rectifying"
+        db.session.commit()
+        db.session.remove()
+
+    board = open_page(DESK, mobile=False)
+    board.goto(f"{live_server}/committee")
+    sign_in(board, committee)
+    expect(board.locator("#proposals li")).to_have_count(2)
+    expect(board.locator("#export-certificates")).to_have_attribute(
+        "href", "/api/v1/awards/certificates.pdf?period=year"
+    )
+
+    wang = board.locator("#awards-body tr", has_text="王师傅")
+    board.get_by_role("button", name="表彰 王师傅").click()
+    expect(board.locator("#commend-who")).to_have_text(f"王师傅：依据报告 #{hazards['王师傅']}")
+    board.get_by_label("表彰级别").select_option("special")
+    board.get_by_role("button", name="确认授予").click()
+    expect(board.locator("#commend-error")).to_have_text("请填写理由。")
+    board.get_by_label("表彰理由").fill("发现地下室燃气泄漏，避免了爆炸")
+    board.get_by_role("button", name="确认授予").click()
+    expect(board.locator("#commend-done")).to_have_text("已授予王师傅“特别贡献”。")
+    expect(board.locator("#commend-form")).to_be_hidden()
+    expect(wang.locator("td").nth(6)).to_have_text("特别贡献")
+
+    board.get_by_role("button", name=f"授予第 {proposals['李师傅']} 号表彰").click()
+    expect(board.locator("#commend-done")).to_have_text(f"已授予第 {proposals['李师傅']} 号表彰。")
+    expect(board.locator("#proposals li")).to_have_count(1)
+    li_row = board.locator("#awards-body tr", has_text="李师傅")
+    expect(li_row.locator("td").nth(6)).to_have_text("及时表扬")
+
+    # 赵's proposal no longer stands: refused with the reason, and still waiting
+    board.get_by_role("button", name=f"授予第 {proposals['赵师傅']} 号表彰").click()
+    expect(board.locator("#proposals-error")).to_contain_text("已不再记在该职工名下")
+    expect(board.locator("#proposals li")).to_have_count(1)
+
+    board.get_by_role("button", name="English").click()
+    expect(wang.locator("td").nth(6)).to_have_text("Special contribution")
+    expect(board.locator("#proposals li")).to_contain_text("Timely praise")
+    expect(board.locator("#commend-done")).to_have_text(
+        f"Commendation no. {proposals['李师傅']} granted."
+    )
+    screenshot(board, "desk-7-commendations")

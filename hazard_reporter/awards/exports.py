@@ -62,6 +62,7 @@ class AwardRow:
     report_ids: tuple[int, ...]
     reasons: tuple[str, ...]  # e.g. "报告 #12：红色（重大风险）隐患，已验收；避免了一次燃气爆炸"
     level: str | None = None  # "及时表扬" | "优先推荐" | "特别贡献"
+    reporter_id: int | None = None  # whom a commendation from this row is for
 
 
 @dataclass(frozen=True)

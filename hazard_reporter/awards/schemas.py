@@ -32,7 +32,11 @@ class AwardRowSchema(ma.Schema):
     points = ma.fields.Integer()
     report_ids = ma.fields.List(ma.fields.Integer())
     reasons = ma.fields.List(ma.fields.String())
-    level = ma.fields.String(allow_none=True)
+    level = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The latest commendation granted for these hazards"},
+    )
+    reporter_id = ma.fields.Integer(metadata={"description": "For POST /commendations"})
 
 
 class AwardListSchema(ma.Schema):

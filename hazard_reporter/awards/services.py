@@ -232,6 +232,7 @@ def _rows_for(
                 report_ids=tuple(c.report_id for c in earned),
                 reasons=tuple(c.reason for c in earned),
                 level=levels[-1] if levels else None,
+                reporter_id=place.reporter_id,
             )
         )
     return rows
@@ -357,9 +358,7 @@ def grant(session: Session, commendation_id: int, *, actor: Principal, now: date
     if commendation is None:
         raise NotFound(what="该表彰", what_en="commendation")
     if commendation.status != "granted":
-        behind = list(
-            session.scalars(select(Report).where(Report.id.in_(commendation.report_ids)))
-        )
+        behind = list(session.scalars(select(Report).where(Report.id.in_(commendation.report_ids))))
         present = {r.id for r in behind}
         for report_id in commendation.report_ids:
             if report_id not in present:

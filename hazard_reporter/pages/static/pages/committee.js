@@ -1,6 +1,7 @@
-/* The award committee's page: the ranked list for a period and region, a page of reporters at a
- * time ("load more" follows the answer's next_cursor), and links to its exports of the whole list
- * (same-origin GETs, so the sign-in cookie goes with them). */
+/* The award committee's page: the ranked list for a period, region and campaign, a page of
+ * reporters at a time ("load more" follows the answer's next_cursor), links to its exports of the
+ * whole list and its certificates (same-origin GETs, so the sign-in cookie goes with them), a
+ * commendation granted from a row, and the inspectors' proposals waiting to be granted. */
 (function () {
   "use strict";
 
@@ -11,11 +12,15 @@
   var nextCursor = null;
   var asked = 0;  // answers to an earlier question (other filters) are dropped
   var regionsLoaded = false;
+  var commending = null; // the row the commendation form is for
+  // The list names a granted level in Chinese (as its exports print it): its key, to translate.
+  var LEVEL_BY_LABEL = { "及时表扬": "timely_praise", "优先推荐": "priority", "特别贡献": "special" };
 
   function params() {
     var p = new URLSearchParams();
     p.set("period", $("a-period").value || "year");
     if ($("a-region").value) { p.set("region", $("a-region").value); }
+    if ($("a-campaign").value) { p.set("campaign", $("a-campaign").value); }
     return p;
   }
 
@@ -37,6 +42,16 @@
       cell(tr, row.points);
       cell(tr, (row.report_ids || []).map(function (id) { return "#" + id; }).join(", "));
       cell(tr, (row.reasons || []).join("；"));
+      cell(tr, row.level ? D.t("level_" + (LEVEL_BY_LABEL[row.level] || ""), {}) : "");
+      var action = document.createElement("td");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary small";
+      button.textContent = D.t("act_commend");
+      button.setAttribute("aria-label", D.t("act_commend") + " " + row.reporter);
+      button.addEventListener("click", function () { openCommend(row); });
+      action.append(button);
+      tr.append(action);
       body.append(tr);
     });
     $("awards-empty").hidden = Boolean(rows && rows.length);
@@ -69,6 +84,7 @@
     ["csv", "xlsx", "pdf"].forEach(function (fmt) {
       $("export-" + fmt).href = "/api/v1/awards/export." + fmt + "?" + p.toString();
     });
+    $("export-certificates").href = "/api/v1/awards/certificates.pdf?" + p.toString();
     D.showMessage($("awards-error"), "");
     asked += 1;
     nextCursor = null;
@@ -89,13 +105,134 @@
     }, function () { /* the list still works without the region filter */ });
   }
 
+  function loadCampaigns() {
+    D.api("GET", "/api/v1/campaigns").then(function (campaigns) {
+      var select = $("a-campaign");
+      (campaigns || []).forEach(function (campaign) {
+        var option = document.createElement("option");
+        option.value = String(campaign.id);
+        option.textContent = String(campaign.name) + "（" + campaign.starts_on + " – " +
+          campaign.ends_on + "）";
+        select.append(option);
+      });
+    }, function () { /* the list still works without the campaign filter */ });
+  }
+
+  function reportList(ids) {
+    return (ids || []).map(function (id) { return "#" + id; }).join(", ");
+  }
+
+  function whoText() {
+    if (commending) {
+      $("commend-who").textContent = D.t("commend_who", {
+        reporter: commending.reporter, reports: reportList(commending.report_ids) });
+    }
+  }
+
+  var notice = null; // what was last done, said again in the language chosen since
+
+  function tell(say) {
+    notice = say;
+    $("commend-done").textContent = say();
+  }
+
+  function openCommend(row) {
+    commending = row;
+    whoText();
+    $("commend-reason").value = "";
+    D.showMessage($("commend-error"), "");
+    $("commend-form").hidden = false;
+    $("commend-level").focus();
+  }
+
+  function closeCommend() {
+    commending = null;
+    $("commend-form").hidden = true;
+  }
+
+  /** The committee's own commendation is granted at once (the API grants for the committee). */
+  function submitCommend(event) {
+    event.preventDefault();
+    var row = commending;
+    var reason = $("commend-reason").value.trim();
+    if (!row) { return; }
+    if (!reason) { D.showMessage($("commend-error"), D.t("reason_missing")); return; }
+    var level = $("commend-level").value;
+    var body = { reporter_id: row.reporter_id, report_ids: row.report_ids, level: level,
+                 reason: reason };
+    if ($("a-campaign").value) { body.campaign_id = Number($("a-campaign").value); }
+    $("commend-submit").disabled = true;
+    D.api("POST", "/api/v1/commendations", body).then(function () {
+      $("commend-submit").disabled = false;
+      closeCommend();
+      tell(function () {
+        return D.t("commend_granted", { reporter: row.reporter, level: D.t("level_" + level) });
+      });
+      load();
+    }, function (e) {
+      $("commend-submit").disabled = false;
+      D.showMessage($("commend-error"), e.message);
+    });
+  }
+
+  var proposals = null;
+
+  function renderProposals() {
+    var list = $("proposals");
+    list.replaceChildren();
+    (proposals || []).forEach(function (c) {
+      var li = document.createElement("li");
+      var text = document.createElement("span");
+      text.textContent = D.t("proposal_line", {
+        reporter: c.reporter_id, level: D.t("level_" + c.level), reports: reportList(c.report_ids),
+        points: c.points, reason: c.reason });
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary small";
+      button.textContent = D.t("act_grant");
+      button.setAttribute("aria-label", D.t("grant_label", { id: c.id }));
+      button.addEventListener("click", function () { grant(c, button); });
+      li.append(text, " ", button);
+      list.append(li);
+    });
+    $("proposals-empty").hidden = !proposals || proposals.length > 0;
+  }
+
+  function loadProposals() {
+    return D.api("GET", "/api/v1/commendations").then(function (all) {
+      proposals = (all || []).filter(function (c) { return c.status === "proposed"; });
+      renderProposals();
+    }, function (e) { D.showMessage($("proposals-error"), e.message); });
+  }
+
+  function grant(commendation, button) {
+    D.showMessage($("proposals-error"), "");
+    button.disabled = true;
+    D.api("POST", "/api/v1/commendations/" + commendation.id + "/grant", {}).then(function () {
+      tell(function () { return D.t("grant_done", { id: commendation.id }); });
+      loadProposals();
+      load();
+    }, function (e) {
+      button.disabled = false;
+      D.showMessage($("proposals-error"), e.message);
+    });
+  }
+
+  $("commend-form").addEventListener("submit", submitCommend);
+  $("commend-cancel").addEventListener("click", closeCommend);
   $("award-filters").addEventListener("submit", function (e) { e.preventDefault(); load(); });
   $("a-period").addEventListener("change", load);
   $("a-region").addEventListener("change", load);
+  $("a-campaign").addEventListener("change", load);
   $("awards-more").addEventListener("click", function () {
     D.showMessage($("awards-error"), "");
     if (nextCursor) { fetchPage(nextCursor); }
   });
-  D.onChange(function () { if (rows) { render(); } });
-  D.signIn(function () { loadRegions(); load(); });
+  D.onChange(function () {
+    if (rows) { render(); }
+    if (proposals) { renderProposals(); }
+    whoText();
+    if (notice) { $("commend-done").textContent = notice(); }
+  });
+  D.signIn(function () { loadRegions(); loadCampaigns(); load(); loadProposals(); });
 })();
