@@ -24,6 +24,7 @@ from hazard_reporter.reports.models import Report
 from hazard_reporter.sectors.models import Sector
 from tests.conftest import requires_cjk_font
 from tests.fixtures import make_jpeg
+from tests.test_inspection_flow import give_channels
 from tests.test_reports_api import post_report
 
 needs_pdftotext = pytest.mark.skipif(
@@ -543,3 +544,34 @@ def test_a_day_no_process_sent_is_sent_late_the_next_day(app, offices_listening)
 def test_a_new_installation_sends_no_day_from_before_it_ran(app, offices_listening):
     assert send_at(app, END + timedelta(days=3) - timedelta(hours=7)) == 0  # a morning: nothing
     assert {day for day, _ in duty_deliveries(app)} == set()
+
+
+def test_a_day_sent_for_one_region_is_not_sent_late_for_another_that_had_no_office(
+    app, offices_listening
+):
+    # A region whose office could not be reached gets no run for the day. The catch-up took such
+    # a day for one no process sent: it counted it again at every pass, and once the office was
+    # reachable again sent that region the day late (补发), though the day had been sent.
+    from hazard_reporter.units.models import Unit
+
+    with app.app_context():
+        db.session.add(
+            Unit(
+                slug="my-zgh-lbb",
+                name_zh="绵阳市总工会劳动保护部",
+                region_code="510700",
+                sectors=[],
+                is_union_department=True,
+                channels=[{"type": "link"}],
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    assert send_at(app, END + timedelta(minutes=4)) == 2  # 06-01: the province and the city
+    give_channels(app, "sc-zgh-lbb", [])
+    assert send_at(app, END + timedelta(days=1, minutes=4)) == 1  # 06-02: the city alone
+    sent = duty_deliveries(app)
+    give_channels(app, "sc-zgh-lbb", [{"type": "link"}])
+    morning = END + timedelta(days=2) - timedelta(hours=7)  # 06-03 08:30 Beijing time
+    send_at(app, morning)
+    assert duty_deliveries(app) == sent  # no 【补发】 of 06-02 for the province

@@ -575,3 +575,110 @@ def test_a_report_the_phone_cannot_store_is_sent_and_the_worker_told_to_wait(
     held[0].continue_()
     expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
     assert report_count(app) == 1
+
+
+# Every later write to IndexedDB refused as a full phone's is. (Storage.overrideQuotaForOrigin set
+# once the page has stored a report does not stop its later writes, and a real fill takes GBs.)
+FILL_STORAGE = """() => {
+    IDBObjectStore.prototype.put = function () {
+        throw new DOMException("The storage is full", "QuotaExceededError");
+    };
+}"""
+
+
+def stored_keys(page) -> list[str]:
+    """The keys of the reports in the page's IndexedDB."""
+    return page.evaluate(
+        """() => new Promise((resolve) => {
+            const open = indexedDB.open("hazard_reporter");
+            open.onsuccess = () => {
+                const get = open.result.transaction("reports").objectStore("reports").getAllKeys();
+                get.onsuccess = () => resolve(get.result);
+            };
+        })"""
+    )
+
+
+def test_a_report_kept_in_memory_after_the_storage_filled_is_listed_once_and_replaced_in_both(
+    phone, app, live_server, tmp_path
+):
+    # Stored, then the phone's storage filled up: the refused report's new state was kept in
+    # memory beside its older stored copy. Both were listed, and the edited report replaced only
+    # the memory's: the stored copy was left behind, listed and sent again.
+    from PIL import Image
+
+    gif = tmp_path / "anim.gif"
+    Image.new("RGB", (64, 48), (200, 60, 40)).save(gif)  # GIF is not an accepted format: 415
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # answered once the storage is full
+
+    phone.route("**/api/v1/reports", hold_the_first)
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, [str(gif)], sector="other", description="配电箱门锁损坏")
+    phone.get_by_role("button", name="发送").click()
+    for _ in range(100):  # the report's request: it is stored by now
+        if held:
+            break
+        phone.wait_for_timeout(100)
+    assert len(stored_keys(phone)) == 1  # stored before the storage filled up
+    phone.evaluate(FILL_STORAGE)
+    held[0].continue_()
+
+    pending = phone.locator("#pending-list .pending-report")
+    expect(phone.locator("#pending-list .pending-report.is-error")).to_have_count(1)
+    expect(pending).to_have_count(1)
+    pending.get_by_role("button", name="修改").click()
+    phone.locator("#previews li button").click()  # the GIF out, a JPEG in
+    phone.set_input_files("#photos", photo_files(tmp_path)[:1])
+    expect(phone.locator("#previews li")).to_have_count(1)
+    phone.get_by_role("button", name="发送").click()
+
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    expect(pending).to_have_count(0)
+    assert report_count(app) == 1
+    assert stored_keys(phone) == []  # the refused copy is gone, the new one was never stored
+    phone.reload()
+    expect(pending).to_have_count(0)
+    assert report_count(app) == 1
+
+
+def test_a_report_sent_after_the_storage_filled_is_not_sent_again_at_the_next_load(
+    phone, app, live_server, tmp_path
+):
+    # Stored, then the phone's storage filled up before the answer came: the sent state was kept
+    # in memory only, and the stored copy, still "queued" with its photos, was sent again (photos
+    # and all) each time the page was opened.
+    posts = []
+
+    def hold_the_first(route):
+        posts.append(route.request.url)
+        if len(posts) == 1:
+            held.append(route)  # answered once the storage is full
+        else:
+            route.continue_()
+
+    held = []
+    phone.route("**/api/v1/reports", hold_the_first)
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, photo_files(tmp_path)[:1], sector="other", description="配电箱门锁损坏")
+    phone.get_by_role("button", name="发送").click()
+    for _ in range(100):
+        if held:
+            break
+        phone.wait_for_timeout(100)
+    assert len(stored_keys(phone)) == 1
+    phone.evaluate(FILL_STORAGE)
+    held[0].continue_()
+    expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
+    assert report_count(app) == 1
+    assert stored_keys(phone) == []  # the queued copy is gone: the sent state could not be stored
+
+    phone.reload()
+    expect(phone.locator("#pending-list .pending-report")).to_have_count(0)
+    phone.wait_for_timeout(1000)  # time for a send the page would start on loading
+    assert len(posts) == 1

@@ -76,15 +76,34 @@
     });
   }
 
+  /** Store a report; where the phone cannot, keep it in the page's memory. A report kept in
+   * memory stays there until it is sent: its copy stored before the storage filled up (if any)
+   * is the one that survives a closed page. Once sent, the record holds no photos and is stored
+   * again in that copy's place, or else that copy is deleted: sent, it must not be sent again at
+   * the next load. */
   function putRecord(record) {
-    if (memoryStore[record.key]) { memoryStore[record.key] = record; return Promise.resolve(); }
+    var key = record.key;
+    var wasInMemory = keptInMemory(key);
+    if (wasInMemory && record.state !== "sent") { memoryStore[key] = record; return Promise.resolve(); }
+    var stored = false;
     return tx("readwrite", function (store) {
-      if (!store) { memoryStore[record.key] = record; return null; }
+      if (!store) { memoryStore[key] = record; return null; }
+      stored = true;
       return store.put(record);
-    }).catch(function (error) {
+    }).then(function () {
+      if (stored && wasInMemory) { delete memoryStore[key]; }
+    }, function (error) {
       if (!error || error.name !== "QuotaExceededError") { throw error; }
-      memoryStore[record.key] = record; // the phone's storage is full: kept while the page lives
+      memoryStore[key] = record; // the phone's storage is full: kept while the page lives
+      if (record.state === "sent") { return deleteStoredCopy(key); }
     });
+  }
+
+  function deleteStoredCopy(key) {
+    return tx("readwrite", function (store) {
+      if (!store) { return null; }
+      return store.delete(key);
+    }).catch(function () { return null; }); // listed once all the same (allRecords)
   }
 
   function keptInMemory(key) { return Object.prototype.hasOwnProperty.call(memoryStore, key); }
