@@ -455,3 +455,30 @@ def test_the_committee_cannot_grant_a_commendation_for_its_own_hazard(app, clien
         f"/api/v1/commendations/{proposed['id']}/grant", headers=people["committee"]["headers"]
     )
     assert other.status_code == 200 and other.json["status"] == "granted"
+
+
+def test_a_proposal_naming_only_the_hazards_goes_to_their_credited_reporter(app, client, people):
+    # The inspector's desk knows the report, not who is credited for it (a merged cluster's
+    # first reporter): the proposal names the hazards and the credit names the reporter.
+    li_first = report(client, people["li"])
+    zhang_later = report(client, people["zhang"])
+    client.post(
+        f"/api/v1/reports/{li_first['id']}/merge",
+        json={"into_id": zhang_later["id"]},
+        headers=people["inspector"]["headers"],
+    )
+    verify(app, client, zhang_later["id"], people["inspector"])
+    proposed = client.post(
+        "/api/v1/commendations",
+        headers=people["inspector"]["headers"],
+        json={"report_ids": [zhang_later["id"]], "level": "priority", "reason": "首报燃气隐患"},
+    )
+    assert proposed.status_code == 201, proposed.json
+    assert proposed.json["reporter_id"] == people["li"]["id"]
+    open_one = report(client, people["wang"])  # not verified: credited to no one
+    refused = client.post(
+        "/api/v1/commendations",
+        headers=people["inspector"]["headers"],
+        json={"report_ids": [open_one["id"]], "level": "priority", "reason": "x"},
+    )
+    assert refused.status_code == 422 and refused.json["error"]["field"] == "report_ids"

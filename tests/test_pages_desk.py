@@ -203,6 +203,10 @@ def test_report_to_award_through_the_desk_pages(app, live_server, open_page, tmp
     desk.get_by_label("经过说明").fill("避免了高处坠落")
     desk.get_by_role("button", name="保存结果").click()
     expect(desk.locator("#p-outcome")).to_contain_text("避免了事故")
+    desk.get_by_label("表彰级别").select_option("special")
+    desk.get_by_label("推荐理由").fill("及时发现脚手架隐患，避免了高处坠落")
+    desk.get_by_role("button", name="提交推荐").click()
+    expect(desk.locator("#action-done")).to_contain_text("已提交推荐")
     screenshot(desk, "desk-5-inspector-verified")
 
     # 5. The committee finds the reporter in the year's list and downloads the XLSX.
@@ -216,6 +220,11 @@ def test_report_to_award_through_the_desk_pages(app, live_server, open_page, tmp
         "href", "/api/v1/awards/export.xlsx?period=year"
     )
     screenshot(board, "desk-6-committee")
+    # the inspector's proposal, granted
+    expect(board.locator("#proposals li")).to_contain_text(f"#{report_id}")
+    board.locator("#proposals li button").click()
+    expect(board.locator("#proposals-empty")).to_be_visible()
+    expect(row.locator("td").nth(6)).to_have_text("特别贡献")
     with board.expect_download() as info:
         board.get_by_role("link", name="导出 Excel").click()
     assert info.value.suggested_filename.endswith(".xlsx")

@@ -50,7 +50,11 @@ class AwardListSchema(ma.Schema):
 
 
 class CommendationInSchema(ma.Schema):
-    reporter_id = ma.fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    reporter_id = ma.fields.Integer(
+        load_default=None,
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "Default: the reporter the hazards are credited to"},
+    )
     report_ids = ma.fields.List(
         ma.fields.Integer(validate=validate.Range(1, 2**31 - 1)),
         required=True,

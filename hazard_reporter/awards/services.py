@@ -289,7 +289,7 @@ def award_page(
 def propose(
     session: Session,
     *,
-    reporter_id: int,
+    reporter_id: int | None,
     report_ids: list[int],
     level: str,
     reason: str,
@@ -297,9 +297,13 @@ def propose(
     actor: Principal,
     now: datetime,
 ) -> Commendation:
-    """Propose (inspector) or grant at once (committee, admin) a commendation; each report
-    behind it records the step in its timeline."""
+    """Propose (inspector) or grant at once (committee, admin) a commendation for the reporter
+    the hazards are credited to (``reporter_id`` names them, or is taken from the hazards); each
+    report behind it records the step in its timeline."""
     behind = list(session.scalars(select(Report).where(Report.id.in_(report_ids))))
+    if reporter_id is None:  # the reporter the hazards are credited to (the same for all)
+        credited = {r.credit_reporter_id for r in behind}
+        reporter_id = credited.pop() if len(credited) == 1 else None
     # A commendation stands on hazards the award list credits to this reporter: verified, the
     # cluster's first report, not held by anti-fraud flags (stored on the head report as
     # credit_reporter_id, so the first reporter of a merged cluster is the one commended).
@@ -308,6 +312,7 @@ def propose(
     if (
         len(behind) != len(set(report_ids))
         or not behind
+        or reporter_id is None
         or any(not access.can_read(session, actor, r) for r in behind)
         or any(r.credit_reporter_id != reporter_id for r in behind)
     ):

@@ -117,7 +117,11 @@
       proposal_line: "职工 #{reporter}：{level}，依据报告 {reports}，{points} 分。理由：{reason}",
       act_grant: "授予",
       grant_label: "授予第 {id} 号表彰",
-      grant_done: "已授予第 {id} 号表彰。"
+      grant_done: "已授予第 {id} 号表彰。",
+      propose_heading: "推荐表彰",
+      propose_reason: "推荐理由",
+      act_propose: "提交推荐",
+      proposed_done: "已提交推荐（第 {id} 号），待评先评优委员会授予。"
     },
     en: {
       inspect_title: "Inspection desk · Hazard Snap",
@@ -230,7 +234,11 @@
       proposal_line: "Reporter #{reporter}: {level}, for reports {reports}, {points} points. Reason: {reason}",
       act_grant: "Grant",
       grant_label: "Grant commendation no. {id}",
-      grant_done: "Commendation no. {id} granted."
+      grant_done: "Commendation no. {id} granted.",
+      propose_heading: "Propose a commendation",
+      propose_reason: "Why",
+      act_propose: "Propose",
+      proposed_done: "Proposed (no. {id}); the award committee grants it."
     }
   };
   var CSRF_KEY = "hazard_csrf";

@@ -262,6 +262,8 @@
         p: outcome.accident_prevented ? t("outcome_prevented") : ""
       });
     }
+    // Inspectors propose a verified hazard's reporter for a commendation; the committee grants.
+    $("propose-form").hidden = report.status !== "verified";
     $("panel").hidden = false;
   }
 
@@ -341,6 +343,24 @@
     var account = $("o-account").value.trim();
     if (account) { body.account = account; }
     act("outcome", body);
+  });
+  $("propose-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (!state.current) { return; }
+    D.showMessage($("action-error"), "");
+    D.showMessage($("action-done"), "");
+    var reason = $("c-reason").value.trim();
+    if (!reason) { D.showMessage($("action-error"), t("reason_missing")); return; }
+    var body = { report_ids: [state.current.id], level: $("c-level").value, reason: reason };
+    $("act-propose").disabled = true;
+    D.api("POST", "/api/v1/commendations", body).then(function (commendation) {
+      $("act-propose").disabled = false;
+      $("c-reason").value = "";
+      D.showMessage($("action-done"), t("proposed_done", { id: commendation.id }));
+    }, function (e) {
+      $("act-propose").disabled = false;
+      D.showMessage($("action-error"), e.message);
+    });
   });
   $("panel-close").addEventListener("click", function () { $("panel").hidden = true; });
   D.onChange(function () {
