@@ -450,6 +450,16 @@ class AlreadyWithThisUnit(IllegalTransition):
     }
 
 
+class NoUnitHolds(IllegalTransition):
+    """A unit's link asked of a report no unit holds now."""
+
+    code = "no_unit_holds"
+    messages = {
+        "zh": "报告当前状态为“{current}”，没有在办的责任单位，没有可转交的链接。",
+        "en": "The report is '{current}'; no unit holds it, so there is no link to pass on.",
+    }
+
+
 class NotWithUnit(IllegalTransition):
     """A unit's action on a report the unit does not hold now."""
 

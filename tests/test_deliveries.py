@@ -727,7 +727,9 @@ def test_email_is_a_chinese_utf8_message_with_a_stable_message_id(app, smtp_serv
     assert f'href="{LINK}"' in html.get_content()
 
 
-def test_link_channel_emails_the_signed_link_or_just_records_it(app, smtp_server):
+def test_link_channel_emails_the_signed_link_or_waits_for_a_person_to_pass_it_on(
+    app, smtp_server
+):
     inbox, port = smtp_server
     with app.app_context():
         by_mail = add_unit([{"type": "link", "to": "office@unit.example.cn"}], "with-mail")
@@ -744,7 +746,10 @@ def test_link_channel_emails_the_signed_link_or_just_records_it(app, smtp_server
         db.session.commit()
         assert [d.channel for d in made] == ["link", "link"]
         result = services.process_due(db.session, now=utcnow(), config=smtp_config(app, port))
-        assert result.sent == 2
+        # The unit without an address was told nothing: not "sent" (its timeline had said
+        # 已送达责任单位), but waiting for an inspector to pass its link on.
+        assert (result.sent, result.handover) == (1, 1)
+        assert [d.status for d in made] == ["sent", "handover"]
     [envelope] = inbox.envelopes
     assert envelope.rcpt_tos == ["office@unit.example.cn"]
     mail = email.message_from_bytes(envelope.content, policy=policy.default)

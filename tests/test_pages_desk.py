@@ -172,11 +172,15 @@ def test_report_to_award_through_the_desk_pages(app, live_server, open_page, tmp
     desk.get_by_role("button", name="验收通过").click()  # too early: the API's message is shown
     expect(desk.locator("#action-error")).to_be_visible()
     expect(desk.locator("#action-error")).not_to_be_empty()
+    # The unit has no channel: the inspector gets its link to pass on by phone.
+    desk.get_by_role("button", name="获取单位链接").click()
+    expect(desk.locator("#unit-link-hint")).to_contain_text("天内有效")
+    token = urlsplit(desk.locator("#unit-link").input_value()).fragment  # the unit's page opens
     screenshot(desk, "desk-3-inspector-forwarded")
 
-    # 3. The unit opens its signed link, acknowledges, and reports the rectification.
+    # 3. The unit opens the link it was given, acknowledges, and reports the rectification.
     unit = open_page()
-    unit.goto(f"{live_server}/unit#{unit_token(app, report_id)}")
+    unit.goto(f"{live_server}/unit#{token}")
     expect(unit.locator("#u-status")).to_have_text("已转交责任单位")
     expect(unit.locator("#u-photos img").first).to_be_visible()
     unit.get_by_role("button", name="签收").click()

@@ -10,6 +10,7 @@ import requests
 from sqlalchemy import select
 
 from hazard_reporter.deliveries.models import Delivery
+from hazard_reporter.core.db import utcnow
 from hazard_reporter.extensions import db
 from hazard_reporter.inspection.services import escalate_overdue
 from hazard_reporter.reports.deadlines import DeadlinePolicy
@@ -317,3 +318,76 @@ def test_merging_ones_own_report_into_another_does_not_get_round_the_own_report_
         db.session.commit()
     refused = client.post(f"/api/v1/reports/{theirs}/verify", json={}, headers=me["headers"])
     assert refused.status_code == 403 and refused.json["error"]["code"] == "own_report"
+
+
+def test_a_unit_without_a_channel_waits_for_its_link_to_be_passed_on(app, client, inspector):
+    # The forwarding to a unit with no channel was marked sent and the timeline said 已送达责任单位:
+    # nobody had been told, and no page or API gave inspectors the link to pass on.
+    from hazard_reporter.deliveries import services as deliveries
+    from hazard_reporter.units.models import Unit
+
+    rid, link = forwarded(app, client, inspector)
+    with app.app_context():
+        delivery = db.session.scalar(select(Delivery).where(Delivery.report_id == rid))
+        assert db.session.get(Unit, delivery.unit_id).channels in (None, [])
+        deliveries.process_due(db.session, now=utcnow(), config=app.config)
+        assert db.session.get(Delivery, delivery.id).status == "handover"
+        db.session.remove()
+    timeline = client.get(f"/api/v1/reports/{rid}", headers=inspector).json["timeline"]
+    actions = [e["action"] for e in timeline]
+    assert "handover_needed" in actions and "delivered" not in actions
+
+    given = client.get(f"/api/v1/reports/{rid}/unit-link", headers=inspector)
+    assert given.status_code == 200, given.json
+    assert given.json["valid_days"] == app.config["UNIT_LINK_DAYS"]
+    assert client.get(unit_api_path(given.json["unit_link"])).json["id"] == rid  # the unit's page
+    worker = make_user(app, "worker")["headers"]
+    assert client.get(f"/api/v1/reports/{rid}/unit-link", headers=worker).status_code == 403
+    fresh = new_report(client)["id"]
+    none = client.get(f"/api/v1/reports/{fresh}/unit-link", headers=inspector)
+    assert none.status_code == 409 and none.json["error"]["code"] == "no_unit_holds"
+    assert "已提交" in none.json["error"]["message"]
+
+
+def test_a_forwarding_not_yet_delivered_is_not_sent_to_a_unit_that_lost_the_report(
+    app, client, inspector
+):
+    # Unit A's system was down at the first attempt; the report was re-routed to B. When A's
+    # system came back, A still got the hazard, its deadlines and a dead link.
+    from hazard_reporter.deliveries import services as deliveries
+    from hazard_reporter.units.models import Unit
+
+    rid, _ = forwarded(app, client, inspector)
+    sent_to = []
+    with app.app_context():
+        first = db.session.scalar(select(Delivery).where(Delivery.report_id == rid))
+        unit_a = first.unit_id
+        other = Unit(
+            slug="other-unit",
+            name_zh="涪城区应急管理局",
+            region_code="510703",
+            sectors=["construction"],
+            channels=[{"type": "webhook", "url": "http://127.0.0.1:9/hook"}],
+        )
+        db.session.add(other)
+        db.session.commit()
+        unit_b = other.id
+        db.session.remove()
+    rerouted = client.post(
+        f"/api/v1/reports/{rid}/forward", json={"unit_id": unit_b}, headers=inspector
+    )
+    assert rerouted.status_code == 200, rerouted.json
+    with app.app_context():
+        result = deliveries.process_due(
+            db.session,
+            now=utcnow() + timedelta(hours=1),
+            config=app.config,
+            send=lambda delivery: sent_to.append(delivery.unit_id),
+        )
+        statuses = {
+            d.unit_id: d.status
+            for d in db.session.scalars(select(Delivery).where(Delivery.report_id == rid))
+        }
+        db.session.remove()
+    assert sent_to == [unit_b]
+    assert statuses == {unit_a: "skipped", unit_b: "sent"} and result.skipped == 1

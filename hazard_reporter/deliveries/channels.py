@@ -96,6 +96,10 @@ class DeliveryFailed(Exception):
         self.permanent = permanent
 
 
+class NobodyToSend(Exception):
+    """The channel has nobody to send to (a link without an address): a person must pass it on."""
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """What a sender needs of one delivery."""
@@ -589,18 +593,17 @@ class EmailSender:
 
 
 class LinkSender:
-    """A unit with no system: the signed link by e-mail if it has an address, else nothing."""
-
-    # Without an address the delivery is simply recorded as sent: inspectors see the link and pass
-    # it on by phone or SMS.
+    """A unit with no system: the signed link by e-mail if it has an address; without one,
+    NobodyToSend (an inspector passes the link on by phone or SMS)."""
 
     def __init__(self, email: EmailSender):
         self.email = email
 
     def send(self, message: Outgoing) -> None:
         to = recipients(message.target)
-        if to:
-            self.email.send_to(message, to)
+        if not to:
+            raise NobodyToSend()
+        self.email.send_to(message, to)
 
 
 class Senders:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import click
@@ -14,6 +15,8 @@ from hazard_reporter.deliveries.models import Delivery, DeliveryStatus
 from hazard_reporter.deliveries.tasks import process_deliveries_task
 from hazard_reporter.errors import HazardError
 from hazard_reporter.extensions import db
+
+log = logging.getLogger(__name__)
 
 deliveries_cli = AppGroup("deliveries", help="The delivery outbox (units and inspectors).")
 
@@ -29,15 +32,26 @@ deliveries_cli = AppGroup("deliveries", help="The delivery outbox (units and ins
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, help="Batch size.")
 def run_command(interval, limit):
-    """Send the deliveries that are due, once (or forever with --loop)."""
+    """Send the deliveries that are due, once (or forever with --loop: a pass that fails, the
+    database away for a moment, is logged and the loop goes on)."""
     try:
         while True:
-            result = process_deliveries_task(limit=limit)
-            if result.attempted or interval is None:
-                click.echo(f"sent {result.sent}, retried {result.retried}, dead {result.dead}")
+            try:
+                result = process_deliveries_task(limit=limit)
+            except Exception:
+                if interval is None:
+                    raise
+                log.exception("deliveries: the pass failed; trying again in %s s", interval)
+                time.sleep(interval)
+                continue
+            if result.attempted or result.skipped or interval is None:
+                click.echo(
+                    f"sent {result.sent}, retried {result.retried}, dead {result.dead}, "
+                    f"to hand over {result.handover}, skipped {result.skipped}"
+                )
             if interval is None:
                 return
-            if result.attempted < limit:  # a full batch means more may be due already
+            if result.attempted + result.skipped < limit:  # a full batch: more may be due
                 time.sleep(interval)
     except KeyboardInterrupt:
         click.echo("stopped")

@@ -17,6 +17,11 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"  # waiting for its (next) attempt
     SENT = "sent"  # the receiver accepted it
     DEAD = "dead"  # gave up after the maximum attempts; an inspector may retry it
+    # A link with no address to send it to (a unit without any channel): nobody was told, and an
+    # inspector passes the link on by phone or SMS (GET /api/v1/reports/<id>/unit-link).
+    HANDOVER = "handover"
+    # Owed to a unit that no longer holds the report (re-routed, rejected, merged): not sent.
+    SKIPPED = "skipped"
 
 
 class Channel(StrEnum):

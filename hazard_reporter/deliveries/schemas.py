@@ -29,7 +29,9 @@ class DeliverySchema(ma.Schema):
     channel = ma.fields.String(
         metadata={"description": "webhook | email | wecom | dingtalk | link"}
     )
-    status = ma.fields.String(metadata={"description": "pending | sent | dead"})
+    status = ma.fields.String(
+        metadata={"description": "pending | sent | dead | handover | skipped"}
+    )
     attempts = ma.fields.Integer()
     next_attempt_at = ma.fields.DateTime()
     last_error = ma.fields.String(allow_none=True)

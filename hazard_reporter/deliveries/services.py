@@ -25,11 +25,16 @@ from sqlalchemy.sql.elements import ColumnElement
 from hazard_reporter.accounts.models import Role
 from hazard_reporter.accounts.principal import Principal
 from hazard_reporter.core.pagination import decode_id_cursor, encode_id_cursor
-from hazard_reporter.deliveries.channels import DeliveryFailed, Outgoing, build_senders
+from hazard_reporter.deliveries.channels import (
+    DeliveryFailed,
+    NobodyToSend,
+    Outgoing,
+    build_senders,
+)
 from hazard_reporter.deliveries.models import Channel, Delivery, DeliveryStatus
 from hazard_reporter.errors import DeliveryNotDead, NotFound
 from hazard_reporter.reports import access
-from hazard_reporter.reports.models import Event, Report
+from hazard_reporter.reports.models import Event, Report, Status
 from hazard_reporter.units.models import Unit
 
 log = logging.getLogger(__name__)
@@ -169,10 +174,12 @@ class ProcessResult:
     retried: int = 0
     dead: int = 0
     left: int = 0  # due, but left for the next run: the run's time was up
+    handover: int = 0  # nobody to send to: an inspector passes the link on
+    skipped: int = 0  # the unit no longer holds the report
 
     @property
     def attempted(self) -> int:
-        return self.sent + self.retried + self.dead
+        return self.sent + self.retried + self.dead + self.handover
 
 
 def outgoing(delivery: Delivery) -> Outgoing:
@@ -264,6 +271,26 @@ def _record(session: Session, delivery: Delivery, action: str, moment: datetime)
     )
 
 
+# Messages about a report the addressed unit holds: worth sending only while it still does.
+UNIT_HELD_KINDS = frozenset({"report.forwarded", "report.severity_changed"})
+HELD_BY_UNIT = frozenset(
+    {Status.FORWARDED, Status.ACKNOWLEDGED, Status.RECTIFYING, Status.RECTIFIED}
+)
+
+
+def _unit_let_go(session: Session, delivery: Delivery) -> bool:
+    """Whether the delivery is owed to a unit that no longer holds its report (re-routed,
+    rejected, merged or verified since): its deadlines and link would mislead it."""
+    if delivery.kind not in UNIT_HELD_KINDS or delivery.report_id is None:
+        return False
+    report = session.get(Report, delivery.report_id)
+    return (
+        report is None
+        or report.unit_id != delivery.unit_id
+        or Status(report.status) not in HELD_BY_UNIT
+    )
+
+
 def process_due(
     session: Session,
     *,
@@ -304,8 +331,20 @@ def process_due(
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
             continue
+        if _unit_let_go(session, delivery):
+            delivery.status = DeliveryStatus.SKIPPED.value
+            result.skipped += 1
+            session.commit()
+            continue
         try:
             send(delivery)
+        except NobodyToSend:
+            delivery.attempts += 1
+            delivery.status = DeliveryStatus.HANDOVER.value
+            _record(session, delivery, "handover_needed", moment)
+            result.handover += 1
+            session.commit()
+            continue
         except DeliveryFailed as error:
             dead = _failed(delivery, error, moment, policy, rng)
         except Exception as exc:

@@ -10,7 +10,7 @@ from hazard_reporter.core.api import HazardBlueprint
 from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.tasks import current_runner, current_storage
-from hazard_reporter.errors import NotWithUnit, UnitLinkInvalid
+from hazard_reporter.errors import NotWithUnit, NoUnitHolds, UnitLinkInvalid
 from hazard_reporter.extensions import db
 from hazard_reporter.inspection import services
 from hazard_reporter.inspection.schemas import (
@@ -24,6 +24,7 @@ from hazard_reporter.inspection.schemas import (
     RectificationSchema,
     SeveritySchema,
     TriageSchema,
+    UnitLinkSchema,
 )
 from hazard_reporter.photos.services import IncomingPhoto
 from hazard_reporter.photos.tasks import make_derivatives_task
@@ -33,6 +34,7 @@ from hazard_reporter.reports.deadlines import DeadlinePolicy
 from hazard_reporter.reports.models import Report, Status
 from hazard_reporter.reports.schemas import ReportSchema, present_report
 from hazard_reporter.reports.workflow import WITH_UNIT
+from hazard_reporter.units.models import Unit
 
 inspect = HazardBlueprint(
     "inspection", __name__, url_prefix="/api/v1", description="检查员 Inspector actions"
@@ -148,6 +150,24 @@ def forward(body, report_id):
         unit_id=body.get("unit_id"),
     )
     return _inspector_view(report)
+
+
+@inspect.route(f"{REPORT}/unit-link")
+@inspect.response(200, UnitLinkSchema)
+@requires(*INSPECTORS)
+def report_unit_link(report_id):
+    """The signed link of the unit holding the report, for an inspector to pass on by phone or
+    SMS: a unit without any channel is told nothing (its forwarding waits as ``handover``)."""
+    report = _inspector_report(report_id)
+    if report.unit_id is None or Status(report.status) not in UNIT_HOLDS:
+        raise NoUnitHolds(current=report.status)
+    unit = db.session.get(Unit, report.unit_id)
+    return {
+        "unit_link": unit_link(report.id, unit.id),
+        "unit_id": unit.id,
+        "unit_name": unit.name_zh,
+        "valid_days": current_app.config["UNIT_LINK_DAYS"],
+    }
 
 
 @inspect.route(f"{REPORT}/reject", methods=["POST"])

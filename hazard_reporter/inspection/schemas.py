@@ -34,6 +34,13 @@ class ReasonSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=REASON)
 
 
+class UnitLinkSchema(ma.Schema):
+    unit_link = ma.fields.String(metadata={"description": "The unit's page with its signed token"})
+    unit_id = ma.fields.Integer()
+    unit_name = ma.fields.String()
+    valid_days = ma.fields.Integer(metadata={"description": "How long the link works"})
+
+
 class NoteSchema(ma.Schema):
     note = ma.fields.String(validate=validate.Length(max=2000))
 

@@ -12,7 +12,7 @@
   var FILL = { red: "#b91c1c", orange: "#c2410c", yellow: "#facc15", blue: "#1d4ed8" };
   // nextCursor: the queue's next page (its answers come 100 at a time); asked: the filters' turn,
   // so that a page asked for under older filters is dropped.
-  var state = { items: [], counts: {}, current: null, nextCursor: null, asked: 0 };
+  var state = { items: [], counts: {}, current: null, nextCursor: null, asked: 0, unitLink: null };
 
   function badge(el, severity) {
     var colour = COLOURS.indexOf(severity) >= 0 ? severity : "none";
@@ -262,9 +262,35 @@
         p: outcome.accident_prevented ? t("outcome_prevented") : ""
       });
     }
+    var held = ["forwarded", "acknowledged", "rectifying", "rectified"].indexOf(report.status) >= 0;
+    $("unit-link-box").hidden = !held;
+    if (!state.unitLink || state.unitLink.reportId !== report.id || !held) { state.unitLink = null; }
+    renderUnitLink();
     // Inspectors propose a verified hazard's reporter for a commendation; the committee grants.
     $("propose-form").hidden = report.status !== "verified";
     $("panel").hidden = false;
+  }
+
+  /** The unit's link, asked for: shown to copy and pass on (a unit without a channel). */
+  function renderUnitLink() {
+    var link = state.unitLink;
+    $("unit-link").hidden = $("unit-link-label").hidden = $("unit-link-hint").hidden = !link;
+    $("unit-link").value = link ? link.unit_link : "";
+    $("unit-link-hint").textContent = link
+      ? t("unit_link_hint", { unit: link.unit_name, days: link.valid_days }) : "";
+  }
+
+  function getUnitLink() {
+    if (!state.current) { return; }
+    var id = state.current.id;
+    D.showMessage($("action-error"), "");
+    D.api("GET", "/api/v1/reports/" + id + "/unit-link").then(function (answer) {
+      if (!state.current || state.current.id !== id) { return; }
+      state.unitLink = { reportId: id, unit_link: answer.unit_link, unit_name: answer.unit_name,
+                         valid_days: answer.valid_days };
+      renderUnitLink();
+      $("unit-link").select();
+    }, function (e) { D.showMessage($("action-error"), e.message); });
   }
 
   function renderDuplicates(candidates) {
@@ -333,6 +359,7 @@
   $("act-triage").addEventListener("click", function () { act("triage"); });
   $("act-forward").addEventListener("click", function () { act("forward"); });
   $("act-verify").addEventListener("click", function () { act("verify"); });
+  $("act-unit-link").addEventListener("click", getUnitLink);
   $("act-reject").addEventListener("click", function () { withReason("reject-reason", "reject"); });
   $("act-clear-flags").addEventListener("click", function () {
     withReason("clear-flags-reason", "clear-flags");
