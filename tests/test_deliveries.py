@@ -727,9 +727,7 @@ def test_email_is_a_chinese_utf8_message_with_a_stable_message_id(app, smtp_serv
     assert f'href="{LINK}"' in html.get_content()
 
 
-def test_link_channel_emails_the_signed_link_or_waits_for_a_person_to_pass_it_on(
-    app, smtp_server
-):
+def test_link_channel_emails_the_signed_link_or_waits_for_a_person_to_pass_it_on(app, smtp_server):
     inbox, port = smtp_server
     with app.app_context():
         by_mail = add_unit([{"type": "link", "to": "office@unit.example.cn"}], "with-mail")

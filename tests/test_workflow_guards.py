@@ -9,8 +9,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from hazard_reporter.deliveries.models import Delivery
 from hazard_reporter.core.db import utcnow
+from hazard_reporter.deliveries.models import Delivery
 from hazard_reporter.extensions import db
 from hazard_reporter.inspection.services import escalate_overdue
 from hazard_reporter.reports.deadlines import DeadlinePolicy
@@ -326,7 +326,7 @@ def test_a_unit_without_a_channel_waits_for_its_link_to_be_passed_on(app, client
     from hazard_reporter.deliveries import services as deliveries
     from hazard_reporter.units.models import Unit
 
-    rid, link = forwarded(app, client, inspector)
+    rid, _ = forwarded(app, client, inspector)
     with app.app_context():
         delivery = db.session.scalar(select(Delivery).where(Delivery.report_id == rid))
         assert db.session.get(Unit, delivery.unit_id).channels in (None, [])
