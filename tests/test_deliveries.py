@@ -314,6 +314,7 @@ def test_webhook_signature_follows_the_documented_algorithm(app, receivers):
     assert not verify_signature(SECRET, timestamp, body + b" ", signature, now=time.time())
     assert not verify_signature("another-secret", timestamp, body, signature, now=time.time())
     assert not verify_signature(SECRET, timestamp, body, signature, now=int(timestamp) + 301)
+    assert not verify_signature(SECRET, "²", body, signature, now=time.time())  # raised before
 
     envelope = json.loads(body)
     assert envelope["id"] == idempotency_id and envelope["event"] == "report.forwarded"
@@ -820,3 +821,46 @@ def test_a_busy_days_duty_report_on_wecom_says_how_many_lines_it_left_out():
     assert 10 < shown < 80
     assert f"另有 {80 - shown} 项未列出" in text
     assert text.endswith("Daily duty report 2026-06-01 510000: 80 new, 0 overdue.")
+
+
+def test_an_endpoint_answering_a_byte_at_a_time_does_not_hold_the_worker(app, monkeypatch):
+    # Each byte within the read timeout, the whole answer never: requests' timeout is per read,
+    # so one such endpoint held the delivery worker (and the loop's escalations) for a minute.
+    from hazard_reporter.deliveries import channels
+
+    monkeypatch.setattr(channels, "ANSWER_SECONDS", 1)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def trickle():
+        connection, _ = listener.accept()
+        with connection:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n")
+            try:
+                for _ in range(40):  # 10 s in all
+                    time.sleep(0.25)
+                    connection.sendall(b"x")
+            except OSError:
+                pass  # the sender hung up: what is wanted
+
+    threading.Thread(target=trickle, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    with app.app_context():
+        services.enqueue(
+            db.session,
+            kind="report.forwarded",
+            payload=forwarded_payload(),
+            now=utcnow(),
+            targets=[{"type": "webhook", "url": url, "secret": SECRET}],
+        )
+        db.session.commit()
+        started = time.monotonic()
+        result = services.process_due(db.session, now=utcnow(), config=app.config)
+        held = time.monotonic() - started
+    listener.close()
+    assert result.sent == 1  # a 200 is the unit's system taking the message
+    assert held < 5, held

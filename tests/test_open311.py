@@ -309,6 +309,9 @@ def test_unknown_things_are_open311_404s(http, path):
         {"status": "pending"},
         {"service_code": "potholes"},
         {"service_request_id": "1,abc"},
+        {"service_request_id": "²"},  # a digit to str.isdigit, not to int(): it was a 500
+        {"start_date": "9999-12-31"},  # the 90-day window past datetime's end: a 500
+        {"end_date": "0001-01-01"},
     ],
 )
 def test_bad_query_arguments_are_400(http, params):

@@ -58,11 +58,14 @@ from urllib.parse import quote_plus, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
+import urllib3
 
 from hazard_reporter.deliveries.models import Channel
 from hazard_reporter.sectors.models import Sector
 
 HTTP_TIMEOUT = (5, 10)  # seconds: connect, read
+ANSWER_SECONDS = 15  # an answer still coming this long after the request is cut off there
+ANSWER_BYTES = 64 * 1024  # of an answer, more than a robot's JSON ever is
 SMTP_TIMEOUT_S = 15
 SIGNATURE_TOLERANCE_S = 300
 WECOM_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={key}"
@@ -336,7 +339,7 @@ def verify_signature(
 ) -> bool:
     """Whether a webhook's X-Hazard-Signature is ours and its X-Hazard-Timestamp recent."""
     stamp = str(timestamp).strip()
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()):
         return False
     current = now.timestamp() if isinstance(now, datetime) else float(now)
     if abs(current - int(stamp)) > tolerance:
@@ -364,11 +367,28 @@ def _host(url: str) -> str:
 
 
 def _post(url: str, what: str, **kwargs: Any) -> requests.Response:
+    """POST once; the answer's body is read as it comes, up to ANSWER_BYTES and until
+    ANSWER_SECONDS after the request started (an endpoint answering a byte at a time, each within
+    the read timeout, had held the worker for as long as it liked)."""
     if not url.startswith(("https://", "http://")):
         raise DeliveryFailed(f"{what}: the URL must be http(s)", permanent=True)
+    started = time.monotonic()
     try:
-        return requests.post(url, timeout=HTTP_TIMEOUT, allow_redirects=False, **kwargs)
-    except requests.RequestException as exc:
+        response = requests.post(
+            url, timeout=HTTP_TIMEOUT, allow_redirects=False, stream=True, **kwargs
+        )
+        try:
+            body = bytearray()
+            while len(body) < ANSWER_BYTES and time.monotonic() - started < ANSWER_SECONDS:
+                piece = response.raw.read1(ANSWER_BYTES - len(body), decode_content=True)
+                if not piece:
+                    break
+                body += piece
+            response._content = bytes(body)  # what .json() and .text read
+        finally:
+            response.close()
+        return response
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         # The exception's text repeats the URL (and its token): only its class is kept.
         raise DeliveryFailed(f"{what} {_host(url)}: {type(exc).__name__}") from None
 

@@ -207,6 +207,10 @@ def _split(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _parse_datetime(name: str, raw: str, local_timezone: str) -> datetime:
     """An ISO 8601 (W3C) date or date-time; without an offset it is local time."""
     try:
@@ -217,7 +221,17 @@ def _parse_datetime(name: str, raw: str, local_timezone: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(local_timezone))
-    return value.astimezone(UTC)
+    # Kept well inside datetime's range: the 90-day window is added to or taken from it.
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        value = None
+    if value is None or not EARLIEST <= value <= LATEST:
+        raise Open311ParameterInvalid(
+            field=name,
+            detail="须在公元 1000 至 9000 年之间 / must be between the years 1000 and 9000",
+        )
+    return value
 
 
 def parse_request_query(
@@ -227,7 +241,7 @@ def parse_request_query(
     raw_ids = _split(args.get("service_request_id"))
     if raw_ids:
         if len(raw_ids) > MAX_REQUESTS or not all(
-            i.isdigit() and 0 < int(i) <= MAX_ID for i in raw_ids
+            i.isascii() and i.isdigit() and 0 < int(i) <= MAX_ID for i in raw_ids
         ):
             raise Open311ParameterInvalid(
                 field="service_request_id",
@@ -411,7 +425,9 @@ def parse_submission(
             raise MediaUrlNotFetched(field="media_url")
         raise MediaRequired(field="media")
     region_code = (form.get("region_code") or "").strip() or None
-    if region_code is not None and not (region_code.isdigit() and 6 <= len(region_code) <= 12):
+    if region_code is not None and not (
+        region_code.isascii() and region_code.isdigit() and 6 <= len(region_code) <= 12
+    ):
         raise Open311ParameterInvalid(
             field="region_code", detail="须为 6–12 位地区代码 / a 6-12 digit region code"
         )
