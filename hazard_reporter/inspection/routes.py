@@ -64,7 +64,8 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def unit_link(report_id: int, unit_id: int) -> str:
     """The signed link a unit opens instead of signing in: its page, ``/unit#<token>``. The token
-    stays in the fragment, out of every access log; the page sends it to ``/api/v1/unit/<token>``."""
+    stays in the fragment, out of the page request's log line; the page's calls to
+    ``/api/v1/unit/<token>`` carry it in the path (docs/deploy.md keeps those out of the logs)."""
     token = _serializer().dumps({"r": report_id, "u": unit_id})
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}{url_for('pages.unit')}#{token}"
 
