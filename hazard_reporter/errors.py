@@ -345,6 +345,16 @@ class CommendationStale(HazardError):
     }
 
 
+class ClaimByHandler(HazardError):
+    status = 403
+    code = "claim_by_handler"
+    messages = {
+        "zh": "您处理过这份报告（研判、转交、验收或认定），不能再认领为自己的上报。",
+        "en": "You handled this report (triage, forwarding, verification or judgement); "
+        "you cannot claim it as your own.",
+    }
+
+
 class CsrfFailed(HazardError):
     status = 403
     code = "csrf_failed"

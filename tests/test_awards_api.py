@@ -144,6 +144,33 @@ def test_anonymous_reporter_claims_credit_with_the_token(app, client, people):
     assert [row["report_ids"] for row in awards(client, people["committee"])] == [[anonymous["id"]]]
 
 
+def test_an_inspector_cannot_claim_a_report_they_handled(app, client, people):
+    # Filed anonymously, verified with "accident prevented" by the same inspector, then claimed:
+    # 150 points, self-awarded, because the own-report rule saw no reporter while they acted.
+    inspector = people["inspector"]
+    anonymous = report(client, None)
+    verify(app, client, anonymous["id"], inspector, prevented=True)
+    claimed = client.post(
+        f"/api/v1/reports/{anonymous['id']}/claim",
+        headers={**inspector["headers"], "X-Followup-Token": anonymous["followup_token"]},
+    )
+    assert claimed.status_code == 403 and claimed.json["error"]["code"] == "claim_by_handler"
+    assert awards(client, people["committee"]) == []
+    # nor one merged into a hazard they handled
+    head = report(client, people["zhang"])
+    merged = report(client, None)
+    client.post(
+        f"/api/v1/reports/{merged['id']}/merge",
+        json={"into_id": head["id"]},
+        headers=inspector["headers"],
+    )
+    handled = client.post(
+        f"/api/v1/reports/{merged['id']}/claim",
+        headers={**inspector["headers"], "X-Followup-Token": merged["followup_token"]},
+    )
+    assert handled.status_code == 403
+
+
 def test_lists_by_period_region_and_campaign(app, client, people, admin):
     verify(app, client, report(client, people["zhang"])["id"], people["inspector"])
     assert awards(client, people["committee"], "period=month")

@@ -22,6 +22,7 @@ from hazard_reporter.core.pagination import decode_id_cursor, encode_id_cursor
 from hazard_reporter.core.storage import Storage
 from hazard_reporter.duplicates.grid import cell_of
 from hazard_reporter.errors import (
+    ClaimByHandler,
     FollowupTokenInvalid,
     IdempotencyKeyReused,
     LocationRequired,
@@ -480,12 +481,25 @@ def get_report_by_followup(session: Session, report_id: int, token: str) -> Repo
     return report
 
 
+def _refuse_claim_by_its_handler(session: Session, report: Report, user: User) -> None:
+    """An inspector who handled a report (or the hazard it was merged into) cannot claim it
+    afterwards: filed anonymously, verified and judged by its own reporter, then claimed, it would
+    earn a credit the own-report rule refuses."""
+    handled = select(Event.id).where(
+        Event.report_id.in_({report.id, report.duplicate_of_id} - {None}),
+        Event.actor == f"user:{user.id}",
+    )
+    if session.scalar(handled.limit(1)) is not None:
+        raise ClaimByHandler()
+
+
 def claim_report(
     session: Session, report_id: int, *, token: str, user: User, now: datetime
 ) -> Report:
     """Attach an anonymous report to the reporter's account, proven by its follow-up token."""
     report = get_report_by_followup(session, report_id, token)
     if report.reporter_id is None:
+        _refuse_claim_by_its_handler(session, report, user)
         report.reporter_id = user.id
         report.anonymous = False
         report.events.append(
