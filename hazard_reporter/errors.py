@@ -213,6 +213,16 @@ class PhotoProcessing(HazardError):
     }
 
 
+class PhotoNotRendered(HazardError):
+    status = 404
+    code = "photo_not_rendered"
+    messages = {
+        "zh": "这张照片无法生成预览图（文件已损坏或格式异常）；检查员可查看原图。",
+        "en": "No preview can be made of this photo (the file is damaged or unusual); "
+        "inspectors can open the original.",
+    }
+
+
 class PhotoFileMissing(HazardError):
     status = 404
     code = "photo_file_missing"

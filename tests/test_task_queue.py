@@ -423,3 +423,57 @@ def test_the_copy_is_flagged_not_the_original_whichever_is_rendered_first(tmp_pa
         db.session.remove()
     assert "duplicate_photo" not in flags[original["id"]]
     assert "duplicate_photo" in flags[copied["id"]]
+
+
+def test_storage_full_while_writing_renditions_leaves_the_photo_pending(tmp_path, monkeypatch):
+    # Each try counted as a decoding that killed its worker: three tries with the disk full and
+    # the photo was failed for good ("stopped the worker 3 times"), its preview "still processing"
+    # for ever, and the sweep never tried it again once space was freed.
+    from hazard_reporter.core.tasks import current_storage
+    from hazard_reporter.errors import StorageFull
+    from hazard_reporter.photos.services import MAX_RENDER_ATTEMPTS, pending_photo_ids
+
+    app = build_app(tmp_path, TASK_RUNNER="celery", CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    photo = post_report(client, photos=[make_jpeg(gps=MIANYANG)]).json["photos"][0]
+    with app.app_context():
+        storage = current_storage()
+        put_bytes = storage.put_bytes
+
+    def full(key, data, content_type):
+        raise StorageFull()
+
+    monkeypatch.setattr(storage, "put_bytes", full)
+    for _ in range(MAX_RENDER_ATTEMPTS + 1):
+        with app.app_context(), pytest.raises(StorageFull):
+            make_derivatives_task(photo["id"])
+    with app.app_context():
+        assert photo["id"] in pending_photo_ids(db.session)  # the sweep will try it again
+        db.session.remove()
+    assert photo_state(app, photo["id"]) == DerivativeState.PENDING
+
+    monkeypatch.setattr(storage, "put_bytes", put_bytes)  # space freed
+    with app.app_context():
+        make_derivatives_task(photo["id"])
+    assert photo_state(app, photo["id"]) == DerivativeState.READY
+    assert client.get(photo["thumbnail_url"]).status_code == 200
+
+
+def test_a_photo_that_cannot_be_rendered_says_so_not_still_processing(tmp_path, monkeypatch):
+    from hazard_reporter.photos import services as photo_services
+
+    app = build_app(tmp_path, TASK_RUNNER="celery", CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    photo = post_report(client, photos=[make_jpeg(gps=MIANYANG)]).json["photos"][0]
+
+    def unreadable(*args, **kwargs):
+        raise OSError("image file is truncated")
+
+    monkeypatch.setattr(photo_services, "make_derivatives", unreadable)
+    with app.app_context():
+        make_derivatives_task(photo["id"])
+    assert photo_state(app, photo["id"]) == DerivativeState.FAILED
+    answer = client.get(photo["thumbnail_url"])
+    assert answer.status_code == 404 and answer.json["error"]["code"] == "photo_not_rendered"
+    assert "Retry-After" not in answer.headers
+    assert "无法生成预览图" in answer.json["error"]["message"]

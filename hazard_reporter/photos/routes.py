@@ -17,6 +17,7 @@ from hazard_reporter.core.tasks import current_storage
 from hazard_reporter.errors import (
     NotFound,
     PhotoFileMissing,
+    PhotoNotRendered,
     PhotoProcessing,
     PhotoStorageUnavailable,
     StorageUnavailable,
@@ -65,9 +66,10 @@ def _read(key: str) -> bytes:
 def _serve(photo_id: int, which: str):
     photo = _readable_photo(photo_id)
     key = photo.display_key if which == "display" else photo.thumbnail_key
+    if photo.derivatives == DerivativeState.FAILED:
+        raise PhotoNotRendered()
     if photo.derivatives != DerivativeState.READY or not key:
-        failed = photo.derivatives == DerivativeState.FAILED
-        raise PhotoProcessing(retry_after=None if failed else PROCESSING_RETRY_SECONDS)
+        raise PhotoProcessing(retry_after=PROCESSING_RETRY_SECONDS)
     try:
         direct = current_storage().url(key, current_app.config["S3_PRESIGN_SECONDS"])
     except StorageUnavailable as exc:

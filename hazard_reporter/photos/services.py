@@ -262,9 +262,10 @@ def make_photo_derivatives(
     near_duplicate_distance: int | None = None,
 ) -> Photo | None:
     """Make the display and thumbnail renditions of one photo (the caller commits); safe to run
-    twice. Each decoding is counted, committed, before it starts: a photo whose decoding has
-    killed its worker ``MAX_RENDER_ATTEMPTS`` times (out of memory, a codec crash) is marked
-    failed rather than handed to worker after worker."""
+    twice. Each decoding is counted, committed, before it starts, and given back once it ends: a
+    photo whose decoding has killed its worker ``MAX_RENDER_ATTEMPTS`` times (out of memory, a
+    codec crash) is marked failed rather than handed to worker after worker. Storage away while
+    the renditions are written leaves the photo pending, for the sweep."""
     photo = session.get(Photo, photo_id)
     if photo is None or photo.derivatives == DerivativeState.READY:
         log.info("photo %s: renditions already made, nothing to do", photo_id)
@@ -280,7 +281,12 @@ def make_photo_derivatives(
         with storage.open(photo.original_key) as fp:
             photo.derivatives_attempts += 1
             session.commit()  # counted even if this process dies decoding it
-            result = make_derivatives(fp, display_px=display_px, thumbnail_px=thumbnail_px)
+            try:
+                result = make_derivatives(fp, display_px=display_px, thumbnail_px=thumbnail_px)
+            except Exception:
+                _decoding_ended(session, photo)
+                raise
+            _decoding_ended(session, photo)
     except StorageUnavailable:
         raise  # try again later; the photo stays pending
     except Exception as exc:  # a photo that passed intake but will not render: record, move on
@@ -302,6 +308,13 @@ def make_photo_derivatives(
     if near_duplicate_distance is not None:
         flag_near_duplicate(session, photo, max_distance=near_duplicate_distance)
     return photo
+
+
+def _decoding_ended(session: Session, photo: Photo) -> None:
+    """Give back the decoding's count, committed: it ended (well or with an error) rather than
+    killing the worker, and writing the renditions may still fail (storage away)."""
+    photo.derivatives_attempts -= 1
+    session.commit()
 
 
 def flag_near_duplicate(
