@@ -35,6 +35,7 @@ from hazard_reporter.deliveries.models import Channel, Delivery, DeliveryStatus
 from hazard_reporter.errors import DeliveryNotDead, NotFound
 from hazard_reporter.reports import access
 from hazard_reporter.reports.models import Event, Report, Status
+from hazard_reporter.reports.workflow import UNIT_HOLDS
 from hazard_reporter.units.models import Unit
 
 log = logging.getLogger(__name__)
@@ -273,9 +274,6 @@ def _record(session: Session, delivery: Delivery, action: str, moment: datetime)
 
 # Messages about a report the addressed unit holds: worth sending only while it still does.
 UNIT_HELD_KINDS = frozenset({"report.forwarded", "report.severity_changed"})
-HELD_BY_UNIT = frozenset(
-    {Status.FORWARDED, Status.ACKNOWLEDGED, Status.RECTIFYING, Status.RECTIFIED}
-)
 
 
 def _unit_let_go(session: Session, delivery: Delivery) -> bool:
@@ -287,7 +285,7 @@ def _unit_let_go(session: Session, delivery: Delivery) -> bool:
     return (
         report is None
         or report.unit_id != delivery.unit_id
-        or Status(report.status) not in HELD_BY_UNIT
+        or Status(report.status) not in UNIT_HOLDS
     )
 
 

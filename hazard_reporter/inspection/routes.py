@@ -33,7 +33,7 @@ from hazard_reporter.reports.access import Audience, audience_of
 from hazard_reporter.reports.deadlines import DeadlinePolicy
 from hazard_reporter.reports.models import Report, Status
 from hazard_reporter.reports.schemas import ReportSchema, present_report
-from hazard_reporter.reports.workflow import WITH_UNIT
+from hazard_reporter.reports.workflow import UNIT_HOLDS
 from hazard_reporter.units.models import Unit
 
 inspect = HazardBlueprint(
@@ -45,7 +45,6 @@ unit_desk = HazardBlueprint(
 
 MAX_ID = 2**31 - 1
 # The unit may still look at and act on a report it rectified, until the inspector verifies it.
-UNIT_HOLDS = WITH_UNIT | {Status.RECTIFIED}
 REPORT = f"/reports/<int(max={MAX_ID}):report_id>"
 INSPECTORS = (Role.INSPECTOR, Role.ADMIN)
 

@@ -23,6 +23,8 @@ TRANSITIONS: dict[Status, tuple[Status, ...]] = {
 
 OPEN = frozenset({S.SUBMITTED, S.TRIAGED, S.FORWARDED, S.ACKNOWLEDGED, S.RECTIFYING, S.RECTIFIED})
 WITH_UNIT = frozenset({S.FORWARDED, S.ACKNOWLEDGED, S.RECTIFYING})
+# A unit holds the report until it is verified: its link and its staff work on these.
+UNIT_HOLDS = WITH_UNIT | frozenset({S.RECTIFIED})
 
 
 # Three different moves lead into "triaged", each from its own statuses: the inspector confirms the
