@@ -355,6 +355,7 @@ ROUTES: dict[tuple[str, str], tuple[object, dict | None]] = {
     ("POST", f"{R}/outcome"): (DESK, {"hazard_confirmed": "general"}),
     ("POST", f"{R}/clear-flags"): (DESK, {"reason": "r"}),
     ("GET", f"{R}/duplicates"): (DESK, None),
+    ("GET", f"{R}/unit-link"): (DESK, None),  # to pass on to a unit without a channel
     ("GET", "/api/v1/deliveries"): (DESK, None),
     ("GET", "/api/v1/deliveries/<int(max=2147483647):delivery_id>"): (DESK, None),
     ("POST", "/api/v1/deliveries/<int(max=2147483647):delivery_id>/retry"): (DESK, None),
