@@ -52,6 +52,48 @@ def test_a_phone_signs_up_once(client):
     assert again.status_code == 409 and again.json["error"]["code"] == "phone_taken"
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "13800001111",
+        "138-0000-1111",
+        "(138) 0000 1111",
+        "+86 138-0000-1111",
+        "0086 13800001111",
+        "86 138 0000 1111",  # the country code without its plus
+        "8613800001111",
+        "13８００００１１１１",  # a phone keyboard's full-width digits, some or all
+        "１３８００００１１１１",
+        "＋８６　１３８－００００－１１１１",
+    ],
+)
+def test_every_spelling_of_a_number_is_one_account(client, spelling):
+    signup(client, phone="13800001111")
+    again = signup(client, phone=spelling)
+    assert again.status_code == 409 and again.json["error"]["code"] == "phone_taken"
+    signed_in = client.post(
+        "/api/v1/auth/login", json={"phone": spelling, "password": "worker-pass-1"}
+    )
+    assert signed_in.status_code == 200 and signed_in.json["user"]["phone"] == "13800001111"
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "١٣٨٠٠٠٠١١١١",  # Arabic-Indic digits are digits to Python's \d, not to a phone network
+        "13800001١١١",
+        "१३८००००११११",  # Devanagari
+        "86 1380000111",  # 86 and ten digits
+        "1313800001111",  # thirteen digits that do not start 86
+    ],
+)
+def test_a_number_in_other_digits_or_of_the_wrong_length_is_refused(client, phone):
+    response = signup(client, phone=phone)
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "invalid_phone" and error["message"] == "请输入有效的 11 位手机号码。"
+
+
 def test_wrong_password_and_unknown_phone_get_the_same_answer(client):
     signup(client)
     wrong = client.post(

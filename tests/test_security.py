@@ -260,3 +260,96 @@ def test_limit_holds_across_two_gunicorn_workers_with_redis(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_sign_in_guesses_on_one_phone_count_once_across_every_sign_in_door(tmp_path):
+    # Sign-up, the API's sign-in and the browser's sign-in all check a phone's password: a counter
+    # per door would give a guesser the limit once per door.
+    from tests.conftest import make_user
+
+    app = limited_app(tmp_path, LOGIN_LIMIT_PHONE="3 per minute")
+    client = app.test_client()
+    worker = make_user(app, "worker")
+    guess = {"phone": worker["phone"], "password": "guess-guess"}
+    assert [client.post("/api/v1/auth/login", json=guess).status_code for _ in range(3)] == [
+        401
+    ] * 3
+    right = {"phone": worker["phone"], "password": worker["password"]}
+    for door in ("/api/v1/auth/session", "/api/v1/auth/signup", "/api/v1/auth/login"):
+        refused = client.post(door, json=right)
+        assert refused.status_code == 429, (door, refused.json)
+        error = refused.json["error"]
+        assert error["code"] == "rate_limited" and "秒后再试" in error["message"]
+
+
+def test_sign_in_attempts_from_one_address_count_once_across_every_sign_in_door(tmp_path):
+    app = limited_app(tmp_path, LOGIN_LIMIT_CLIENT="3 per minute")
+    client = app.test_client()
+    statuses = [
+        client.post(door, json={"phone": f"1380000{number:04d}", "password": "guess-guess"})
+        for number, door in enumerate(
+            ["/api/v1/auth/login", "/api/v1/auth/session", "/api/v1/auth/login"]
+        )
+    ]
+    assert [response.status_code for response in statuses] == [401] * 3
+    refused = client.post(
+        "/api/v1/auth/session", json={"phone": "13800009999", "password": "guess-guess"}
+    )
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "rate_limited"
+
+
+def change_password(client, worker, current, address="10.0.0.1"):
+    return client.post(
+        "/api/v1/auth/password",
+        json={"current_password": current, "new_password": "new-pass-2026"},
+        headers=worker["headers"],
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_guessing_the_current_password_of_a_signed_in_account_is_limited(tmp_path):
+    # A stolen session must not give unlimited guesses at the password it cannot see: however
+    # many addresses the guesses come from, the account's own limit stops them.
+    from tests.conftest import make_user
+
+    app = limited_app(tmp_path, LOGIN_LIMIT_PHONE="3 per minute")
+    client = app.test_client()
+    worker = make_user(app, "worker")
+    statuses = [
+        change_password(client, worker, f"guess-{n}", address=f"10.0.0.{n}").status_code
+        for n in range(1, 4)
+    ]
+    assert statuses == [401, 401, 401]
+    refused = change_password(client, worker, worker["password"], address="10.0.0.9")
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    error = refused.json["error"]
+    assert error["code"] == "rate_limited" and "秒后再试" in error["message"]
+    other = make_user(app, "worker")  # another account: its own counter
+    assert change_password(client, other, other["password"]).status_code == 200
+
+
+def test_password_change_guesses_count_with_sign_in_guesses_on_that_phone(tmp_path):
+    from tests.conftest import make_user
+
+    app = limited_app(tmp_path, LOGIN_LIMIT_PHONE="3 per minute")
+    client = app.test_client()
+    worker = make_user(app, "worker")
+    guess = {"phone": worker["phone"], "password": "guess-guess"}
+    assert [client.post("/api/v1/auth/login", json=guess).status_code for _ in range(2)] == [
+        401
+    ] * 2
+    assert change_password(client, worker, "guess-guess").status_code == 401
+    refused = change_password(client, worker, worker["password"])
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "rate_limited"
+
+
+def test_password_changes_from_one_address_are_limited(tmp_path):
+    from tests.conftest import make_user
+
+    app = limited_app(tmp_path, LOGIN_LIMIT_CLIENT="2 per minute")
+    client = app.test_client()
+    workers = [make_user(app, "worker") for _ in range(3)]
+    assert [change_password(client, w, "guess-guess").status_code for w in workers[:2]] == [401] * 2
+    refused = change_password(client, workers[2], workers[2]["password"])
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "rate_limited"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,20 +15,27 @@ from hazard_reporter.errors import InvalidPhone, WeakPassword
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only: \d would also take Arabic-Indic, Devanagari … digits, so one number could be
+# written (and registered) twice.
+_PHONE = re.compile(r"1[3-9][0-9]{9}")
 _hasher = PasswordHasher()
 # Verified against when the phone is unknown, so a wrong phone costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def normalise_phone(raw: str) -> str:
-    """A mainland mobile number as 11 digits (``+86 138-0000-0000`` → ``13800000000``)."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
+    """A mainland mobile number as 11 digits (``+86 138-0000-0000``, ``86 13800000000`` and
+    full-width ``１３８００００００００`` → ``13800000000``)."""
+    # NFKC first: phone keyboards in Chinese input modes type full-width digits, plus and hyphens.
+    text = unicodedata.normalize("NFKC", raw or "")
+    digits = re.sub(r"[\s\-()]", "", text)
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
         digits = digits[4:]
-    if not _PHONE.match(digits):
+    elif len(digits) == 13 and digits.startswith("86"):  # the country code without its plus
+        digits = digits[2:]
+    if not _PHONE.fullmatch(digits):
         raise InvalidPhone(field="phone")
     return digits
 

@@ -29,7 +29,7 @@ from hazard_reporter.core.auth import (
     requires,
 )
 from hazard_reporter.core.db import utcnow
-from hazard_reporter.core.limits import limiter, login_limits
+from hazard_reporter.core.limits import limiter, login_limits, password_check_limits
 from hazard_reporter.errors import AuthRequired
 from hazard_reporter.extensions import db
 
@@ -122,6 +122,7 @@ def logout():
 @auth.arguments(PasswordChangeSchema)
 @auth.response(200, TokenPairSchema)
 @requires()
+@password_check_limits
 def change_password(body):
     """Change the password; every sign-in ends and fresh tokens are returned."""
     pair = services.change_password(

@@ -1,4 +1,4 @@
-"""Abuse limits: report submissions and sign-ins per client address and per account.
+"""Abuse limits: report submissions and password attempts per client address and per account.
 
 Counters live in memory by default and in Redis when ``HAZARD_RATELIMIT_STORAGE_URI`` names one, so
 that every worker process shares them. If the store is down, requests pass (a report is never
@@ -38,6 +38,17 @@ def phone_key() -> str:
         phone = normalise_phone(raw)
     except InvalidPhone:  # no account has it: sign-in fails anyway, counted as typed
         phone = raw
+    return _phone_counter(phone)
+
+
+def signed_in_phone_key() -> str:
+    """The signed-in account's phone, counted as ``phone_key`` counts it: a guess at an account's
+    password is one guess whether it came through sign-in or through changing the password."""
+    principal = current_principal()
+    return _phone_counter(principal.user.phone) if principal.authenticated else client_key()
+
+
+def _phone_counter(phone: str) -> str:
     return "phone:" + hashlib.sha256(phone.encode()).hexdigest()[:24]
 
 
@@ -64,13 +75,26 @@ def upload_limits(view):
 
 
 def login_limits(view):
-    """Limits on password attempts: per client address and per phone number."""
-    view = limiter.limit(_config("LOGIN_LIMIT_PHONE"), key_func=phone_key, scope="login-phone")(
-        view
-    )
-    return limiter.limit(_config("LOGIN_LIMIT_CLIENT"), key_func=client_key, scope="login-client")(
-        view
-    )
+    """Limits on password attempts: per phone number and per client address. Each counter is
+    shared by every view so decorated (sign-up, API sign-in, browser sign-in): a counter per view
+    would give a guesser the allowance once per view."""
+    return _password_limits(view, account=phone_key)
+
+
+def password_check_limits(view):
+    """The sign-in limits on a signed-in account checking its current password (changing it), so
+    a stolen session gives no more guesses than the sign-in form: the account's phone and the
+    client address, on the same counters as sign-in."""
+    return _password_limits(view, account=signed_in_phone_key)
+
+
+def _password_limits(view, *, account):
+    view = limiter.shared_limit(
+        _config("LOGIN_LIMIT_PHONE"), scope="login-phone", key_func=account
+    )(view)
+    return limiter.shared_limit(
+        _config("LOGIN_LIMIT_CLIENT"), scope="login-client", key_func=client_key
+    )(view)
 
 
 def retry_after_seconds() -> int:

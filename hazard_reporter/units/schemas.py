@@ -5,15 +5,16 @@ from marshmallow import validate
 
 from hazard_reporter.regions.models import REGION_CODE_PATTERN
 from hazard_reporter.sectors.models import Sector
+from hazard_reporter.units.services import NAME_MAX, SLUG_PATTERN
 
 SECTORS = [s.value for s in Sector]
 
 
 class UnitSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    slug = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$"))
-    name_zh = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    name_en = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
+    slug = ma.fields.String(required=True, validate=validate.Regexp(SLUG_PATTERN))
+    name_zh = ma.fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX))
+    name_en = ma.fields.String(allow_none=True, validate=validate.Length(max=NAME_MAX))
     region_code = ma.fields.String(required=True, validate=validate.Regexp(REGION_CODE_PATTERN))
     sectors = ma.fields.List(ma.fields.String(validate=validate.OneOf(SECTORS)))
     channels = ma.fields.List(

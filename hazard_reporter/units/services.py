@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,9 @@ from hazard_reporter.units.models import Unit
 from hazard_reporter.units.routing import Route, Rule, UnitInfo, route
 
 CHANNEL_TYPES = {"webhook", "email", "wecom", "dingtalk", "link"}
+# What the API (units/schemas.py) and the CSV import both accept; the lengths are the columns'.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
+NAME_MAX = 200
 
 
 def region_chain(session: Session, code: str | None) -> list[str]:
@@ -109,6 +113,19 @@ def save_rule(
     return rule
 
 
+def _check_csv_text_fields(data: dict) -> None:
+    """The API's checks on a unit's slug and names, for a row of a CSV file (which marshmallow
+    never sees): without them a bad slug is stored, and an over-long one is a database error."""
+    if not re.fullmatch(SLUG_PATTERN, data["slug"]):
+        raise ValueError(
+            "slug must be 2 to 64 lowercase letters a-z, digits or hyphens, "
+            "starting with a letter or digit"
+        )
+    for key in ("name_zh", "name_en"):
+        if len(data.get(key) or "") > NAME_MAX:
+            raise ValueError(f"{key} must be at most {NAME_MAX} characters")
+
+
 def import_units_csv(session: Session, text: str) -> int:
     """Create or update units from CSV with the header
     ``slug,name_zh,name_en,region_code,sectors,channels`` (sectors separated by ``;``, channels a
@@ -136,6 +153,7 @@ def import_units_csv(session: Session, text: str) -> int:
                     data["is_union_department"] = flag in ("1", "true", "yes")
                 if not data["slug"] or not data["name_zh"]:
                     raise ValueError("slug and name_zh are required")
+                _check_csv_text_fields(data)
                 if not isinstance(data.get("channels", []), list):
                     raise ValueError("channels must be a JSON list")
                 _check_unit_fields(session, data)
