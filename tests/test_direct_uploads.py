@@ -117,6 +117,19 @@ def test_an_upload_belongs_to_one_report_and_a_retry_replays_it(s3_app):
     assert other.get_json()["error"]["code"] == "upload_already_used"
 
 
+def test_a_report_naming_one_upload_twice_is_refused_naming_the_field(s3_app):
+    # The second photo row could not take the same original: a 500, which the page retried.
+    client = s3_app.test_client()
+    key, _ = upload(client, make_jpeg(gps=MIANYANG))
+    for headers in ({}, {"Idempotency-Key": "phone-1-report-7"}):
+        response = report_with_keys(client, [key, key], headers=headers)
+        assert response.status_code == 422, response.get_json()
+        error = response.get_json()["error"]
+        assert error["code"] == "validation_error" and error["field"] == "upload_keys"
+        assert "upload_keys" in error["message"] and "重复" in error["message"]
+    assert report_with_keys(client, [key]).status_code == 201  # the upload is still unclaimed
+
+
 def test_unclaimed_uploads_are_removed_after_the_keep_period(s3_app):
     client = s3_app.test_client()
     claimed, _ = upload(client, make_jpeg(gps=MIANYANG))

@@ -17,6 +17,7 @@ import io
 import struct
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ from tests.fixtures import (
     webp_header_only,
     webp_with_raw_exif,
 )
+from tests.test_photos_imaging import progressive_jpeg_with_scans
 from tests.test_reports_api import fetch, post_report
 
 # Every file is answered within this, however slow the machine: hangs and bombs take far longer.
@@ -359,6 +361,26 @@ def huge_make(size: int = 8_000_000) -> bytes:
     return raw_tiff({8: raw_ifd([(0x010F, ASCII, size, 26)]), 26: b"A" * (size - 1) + b"\0"})
 
 
+def png_of_one_colour(width: int, height: int) -> bytes:
+    """A palette PNG of one colour: a few hundred KB that decode to ``width`` x ``height``."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    packer = zlib.compressobj(9)
+    row = bytes(width + 1)  # filter byte 0, then palette index 0
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"PLTE", b"\x80\x80\x80")
+        + chunk(b"IDAT", pixels)
+        + chunk(b"IEND", b"")
+    )
+
+
 EXIF_STRUCTURES: dict[str, Callable[[], bytes]] = {
     "ifd-chain-3600": ifd_chain,
     "ifd-loops": ifd_loops,
@@ -429,6 +451,12 @@ REFUSED = [
             "image_too_large", "60000"),
     Refused("webp-60000x60000", lambda: webp_header_only(60_000, 60_000), "bomb.webp", 413,
             "image_too_large", "60000"),
+    # PNG has no reduced-size decode: 120 MP of one colour took 7 s and 1.3 GB to render.
+    Refused("png-7500x7500-of-one-colour", lambda: png_of_one_colour(7500, 7500), "bomb.png",
+            413, "image_too_large", "7500"),
+    # Each scan is a pass over the picture: 1000 scans of 12 MP took 11 s, then 15 s to render.
+    Refused("jpeg-1000-scans", lambda: progressive_jpeg_with_scans(1000, 640, 480), "scans.jpg",
+            422, "photo_unreadable"),
 ]  # fmt: skip
 
 

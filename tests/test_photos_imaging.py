@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -29,15 +30,22 @@ from hazard_reporter.photos.imaging import (
 )
 from tests.corpus import corpus_path, entries, entry, requires_corpus
 from tests.fixtures import (
+    ASCII,
+    LONG,
     XMP_WITH_GPS,
+    jpeg_declaring,
     jpeg_with_exif_bomb,
+    jpeg_with_raw_exif,
     make_gif,
     make_heic,
     make_jpeg,
     make_png,
     make_tiff,
     make_webp,
+    photo_image,
     png_header_only,
+    raw_ifd,
+    raw_tiff,
     webp_header_only,
 )
 
@@ -321,7 +329,7 @@ def test_absurd_png_header_is_refused_before_decoding():
         "filename": "bomb.png",
         "width": 60_000,
         "height": 60_000,
-        "limit_mp": 120.0,
+        "limit_mp": 50.0,
     }
 
 
@@ -333,11 +341,121 @@ def test_absurd_webp_canvas_is_refused_before_the_decoder_allocates_it():
 
 def test_pixel_limit_is_ours_not_pillows_default():
     # 100 MP is above Pillow's default bomb limit (~89.5 MP, a warning and so an error here)
-    # but within the configured 120 MP: the header passes, and only the missing data fails.
-    with pytest.raises(errors.UnreadablePhoto):
-        inspect(png_header_only(10_000, 10_000))
+    # but within the configured 120 MP for a JPEG (decoded at 1/8 scale; libjpeg fills in the
+    # missing data).
+    assert inspect(jpeg_declaring(10_000, 10_000)).width == 10_000
     with pytest.raises(errors.ImageDimensionsTooLarge):
         inspect(make_jpeg(400, 300), max_pixels=100_000)
+
+
+@pytest.mark.parametrize(
+    ("data", "filename"),
+    [(png_header_only(8000, 7000), "big.png"), (webp_header_only(8000, 7000), "big.webp")],
+    ids=["png", "webp"],
+)
+def test_lossless_formats_over_50_megapixels_are_too_large(data, filename):
+    # PNG and WebP have no reduced-size decode: a 116 KB PNG of 120 MP cost 7 s and 1.3 GB.
+    with pytest.raises(errors.ImageDimensionsTooLarge) as caught:
+        inspect(data, filename)
+    assert caught.value.status == 413
+    assert caught.value.params == {
+        "filename": filename,
+        "width": 8000,
+        "height": 7000,
+        "limit_mp": 50.0,
+    }
+
+
+def test_a_jpeg_of_56_megapixels_is_still_within_the_limit():
+    # JPEG decodes at 1/8 scale, and keeps the 120 MP limit.
+    assert inspect(jpeg_declaring(8000, 7000)).width == 8000
+
+
+_SCAN_DATA_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+def progressive_jpeg_with_scans(scans: int, width: int = 64, height: int = 48) -> bytes:
+    """A progressive JPEG whose last scan (with the tables before it) is repeated until the file
+    holds ``scans`` scans: a few bytes per scan, and a whole pass over the picture to decode."""
+    buffer = io.BytesIO()
+    photo_image(width, height).save(buffer, "JPEG", progressive=True, quality=75)
+    data = buffer.getvalue()
+    segments, at = [], 2
+    while data[at + 1] != 0xD9:
+        end = at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+        if data[at + 1] == 0xDA:
+            end = _SCAN_DATA_END.search(data, end).start()
+        segments.append((data[at + 1], data[at:end]))
+        at = end
+    markers = [marker for marker, _ in segments]
+    last = len(markers) - 1 - markers[::-1].index(0xDA)
+    first = last
+    while markers[first - 1] == 0xC4:
+        first -= 1
+    repeated = b"".join(segment for _, segment in segments[first : last + 1])
+    extra = scans - markers.count(0xDA)
+    assert extra >= 0, f"Pillow already writes {markers.count(0xDA)} scans"
+    return b"\xff\xd8" + b"".join(s for _, s in segments) + repeated * extra + b"\xff\xd9"
+
+
+def test_an_ordinary_progressive_jpeg_is_accepted():
+    assert progressive_jpeg_with_scans(10).count(b"\xff\xda") == 10  # libjpeg's own script
+    result = inspect(progressive_jpeg_with_scans(10, 640, 480))
+    assert (result.width, result.height) == (640, 480)
+    assert derive(progressive_jpeg_with_scans(10, 640, 480)).display.width == 640
+
+
+def test_a_jpeg_of_a_hundred_scans_is_accepted_and_one_more_is_unreadable():
+    # Every scan is a pass over the whole picture: 1000 scans of 12 MP took 11 s to inspect and
+    # 15 s to render from a 0.12 MB file. Phones write 1 scan, libjpeg's progressive mode 10.
+    accepted = inspect(progressive_jpeg_with_scans(100))
+    assert (accepted.width, accepted.height) == (64, 48)
+    with pytest.raises(errors.UnreadablePhoto) as caught:
+        inspect_image(
+            io.BytesIO(progressive_jpeg_with_scans(101)),
+            filename="scans.jpg",
+            max_pixels=MAX_PIXELS,
+        )
+    assert caught.value.status == 422 and caught.value.field == "photos"
+    assert "scans.jpg" in caught.value.message("zh")
+
+
+def test_a_jpeg_of_a_thousand_scans_is_refused_quickly_and_never_rendered():
+    data = progressive_jpeg_with_scans(1000, 1600, 1200)
+    started = time.perf_counter()
+    with pytest.raises(errors.UnreadablePhoto):
+        inspect(data)
+    assert time.perf_counter() - started < 0.5
+    # Intake without decoding (a task queue) reads the headers only, not the scans (1-3 ms for
+    # every 4 MB upload): the worker refuses it before decoding, in no time.
+    undecoded = inspect_image(
+        io.BytesIO(data), filename="scans.jpg", max_pixels=MAX_PIXELS, decode=False
+    )
+    assert undecoded.width == 1600
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="implausibly many scans"):
+        derive(data)
+    assert time.perf_counter() - started < 0.5
+
+
+def jpeg_with_exif_thumbnail(width: int = 640, height: int = 480) -> bytes:
+    """A JPEG whose EXIF (APP1, before the picture) holds a thumbnail JPEG, as cameras write it:
+    so the file's first start-of-scan and end-of-image markers are the thumbnail's."""
+    thumbnail = make_jpeg(160, 120)
+    ifd0 = raw_ifd([(0x010F, ASCII, 4, b"Abc\0")], next_ifd=26)  # 18 bytes at 8
+    ifd1 = raw_ifd([(0x0201, LONG, 1, 56), (0x0202, LONG, 1, len(thumbnail))])  # 30 at 26
+    return jpeg_with_raw_exif(raw_tiff({8: ifd0, 26: ifd1, 56: thumbnail}), width, height)
+
+
+@pytest.mark.parametrize("decode", [True, False])
+def test_a_jpeg_cut_short_after_its_exif_thumbnail_is_unreadable(decode):
+    data = jpeg_with_exif_thumbnail()
+    cut = data[: len(data) * 2 // 3]
+    assert cut.count(b"\xff\xda") == 2 and cut.count(b"\xff\xd9") == 1  # the thumbnail's
+    with pytest.raises(errors.UnreadablePhoto):
+        inspect_image(io.BytesIO(cut), filename="cut.jpg", max_pixels=MAX_PIXELS, decode=decode)
+    whole = inspect_image(io.BytesIO(data), filename="a.jpg", max_pixels=MAX_PIXELS, decode=decode)
+    assert (whole.width, whole.height) == (640, 480)
 
 
 # Pillow warns about each bogus entry while reading the DPI from EXIF at open; in production that is
@@ -645,6 +763,25 @@ def test_real_phone_photo_is_accepted_upright_and_located_as_exiftool_says(item)
         assert result.metadata.gps_lon == pytest.approx(position[1], abs=GPS_TOLERANCE)
     if truth["offset_time_original"] == "+03:00":  # the Nokia 8.3
         assert result.metadata.utc_offset_minutes == 180
+
+
+@requires_corpus
+@pytest.mark.parametrize(
+    "rel", [e["file"] for e in entries("real") if e["file"].endswith(".jpg")], ids=str
+)
+def test_a_real_jpeg_passes_undecoded_whole_and_is_unreadable_cut_in_half(rel):
+    # Intake under a task queue decodes nothing: the end of the main picture must be found
+    # after its own scan, not after the EXIF thumbnail's (most of these photos carry one).
+    data = corpus_path(rel).read_bytes()
+    whole = inspect_image(io.BytesIO(data), filename="a.jpg", max_pixels=MAX_PIXELS, decode=False)
+    assert whole.format is ImageFormat.JPEG
+    with pytest.raises(errors.UnreadablePhoto):
+        inspect_image(
+            io.BytesIO(data[: len(data) // 2]),
+            filename="b.jpg",
+            max_pixels=MAX_PIXELS,
+            decode=False,
+        )
 
 
 @requires_corpus

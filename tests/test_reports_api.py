@@ -23,6 +23,7 @@ from hazard_reporter.regions.services import upsert_region
 from hazard_reporter.reports.models import Event, Report
 from hazard_reporter.reports.services import _insert_report
 from tests.fixtures import make_jpeg
+from tests.test_photos_imaging import jpeg_with_exif_thumbnail
 
 MIANYANG = (31.4675, 104.6796)  # 涪城区, WGS-84
 
@@ -218,6 +219,16 @@ def test_photo_without_camera_metadata_and_an_old_photo_are_flagged(client):
     assert old["captured_at"].startswith("2020-01-02T02:00:00")  # read in Asia/Shanghai
 
 
+def test_an_old_photo_is_flagged_stale_whichever_photo_comes_first(client):
+    now = datetime.now(UTC) + timedelta(hours=8)  # the phone's clock in Asia/Shanghai
+    fresh = make_jpeg(gps=MIANYANG, taken_at=f"{now:%Y:%m:%d %H:%M:%S}", make="Xiaomi")
+    old = make_jpeg(gps=MIANYANG, taken_at="2023:01:01 10:00:00", make="Xiaomi", color=(9, 9, 9))
+    for photos in ([old, fresh], [fresh, old]):
+        body = post_report(client, photos=photos).json
+        assert "stale_photo" in body["flags"], body["flags"]
+    assert "stale_photo" not in post_report(client, photos=[fresh, fresh]).json["flags"]
+
+
 def test_several_photos_keep_their_order(client):
     photos = [make_jpeg(300 + i * 10, 200, gps=MIANYANG) for i in range(3)]
     body = post_report(client, photos=photos).json
@@ -323,6 +334,22 @@ def test_truncated_jpeg_is_refused_and_nothing_is_kept(client, app, storage):
     response = post_report(client, photos=[data[: len(data) // 2]])
     assert response.status_code == 422 and response.json["error"]["code"] == "photo_unreadable"
     assert count(app, Report) == 0 and stored_keys(storage) == []
+
+
+def test_a_jpeg_cut_short_after_its_exif_thumbnail_is_refused_without_decoding(tmp_path):
+    # With a task queue intake decodes nothing; the thumbnail's end-of-image marker (inside the
+    # EXIF, before the picture) once passed for the photo's own, and the worker failed later.
+    from tests.conftest import build_app
+
+    app = build_app(tmp_path, INTAKE_DECODE=False)
+    client = app.test_client()
+    data = jpeg_with_exif_thumbnail()
+    response = post_report(client, photos=[data[: len(data) * 2 // 3]], region_code="510703")
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["code"] == "photo_unreadable"
+    assert "损坏或不完整" in response.json["error"]["message"]
+    assert count(app, Report) == 0
+    assert post_report(client, photos=[data], region_code="510703").status_code == 201
 
 
 def test_one_bad_photo_among_good_ones_refuses_the_report_whole(client, app, storage):

@@ -12,7 +12,12 @@ the header is checked against ``max_pixels`` before anything is decoded. The one
 checks on its own is WebP (it errors above ~179 MP because its decoder allocates the canvas when
 opened), so a WebP's size is read from its header and checked before the plugin runs. A
 ``DecompressionBombError`` or ``DecompressionBombWarning`` that still escapes from Pillow is
-reported as "too large" as well.
+reported as "too large" as well. PNG and WebP are held to a lower limit than ``max_pixels``
+(``UNSCALED_MAX_PIXELS``): unlike JPEG they cannot be decoded at a reduced size.
+
+A JPEG's structure is walked before Pillow sees it, segment by segment and scan by scan (see
+``_jpeg_layout``): it bounds what Pillow's header parser and libjpeg's progressive decoder would
+spend on a hostile file, and it finds the main picture's end without decoding it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -60,6 +66,18 @@ _SWAPS_AXES = frozenset({5, 6, 7, 8})
 _JPEG_MAX_SEGMENTS = 1000
 _JPEG_MAX_JUNK_BYTES = 64 * 1024
 _PNG_MAX_CHUNKS = 50_000
+# libjpeg decodes a progressive JPEG one scan at a time, each a pass over every block of the
+# picture, so scans that refine nothing (a few bytes each) multiply the work: 1000 scans of a
+# 12 MP picture, a 0.12 MB file, took 11 s to inspect and 15 s to render. Phones write one scan
+# (the corpus: one each, six at most counting the EXIF thumbnails'), libjpeg's progressive mode 10.
+_JPEG_MAX_SCANS = 100
+# Scan data holds 0xFF only as FF 00 (a stuffed byte) or FF D0-D7 (restart markers); any other
+# FF xx ends it (fill bytes FF may come before that marker).
+_SCAN_DATA_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_SCAN_CHUNK = 1024 * 1024
+# PNG and WebP have no reduced-size decode (a JPEG is drafted at 1/2..1/8 scale): the renditions
+# of a 116 KB PNG of 120 MP took 7 s and 1.3 GB. Phones write no lossless picture over ~50 MP.
+UNSCALED_MAX_PIXELS = 50_000_000
 
 
 class ImageFormat(StrEnum):
@@ -214,29 +232,86 @@ def _unreadable(filename: str) -> errors.HazardError:
     return errors.UnreadablePhoto(field=_FIELD, filename=filename)
 
 
-def _jpeg_structure_is_plausible(fp: BinaryIO) -> bool:
-    """False when the JPEG's headers hold more segments or junk bytes than any real file."""
+@dataclass(frozen=True)
+class _JpegLayout:
+    """What a walk over a JPEG's main picture found."""
+
+    plausible: bool  # no more segments, junk bytes or scans than any real file holds
+    complete: bool  # the walk reached the picture's end-of-image marker
+    first_scan: int | None = None  # where the main picture's first scan data starts
+
+
+def _skip_scan_data(fp: BinaryIO) -> bool:
+    """Move ``fp`` from the start of a scan's entropy-coded data to the marker that ends it;
+    False when the file ends first. A search in C, a block at a time: 1-3 ms for 4 MB."""
+    while True:
+        start = fp.tell()
+        block = fp.read(_SCAN_CHUNK)
+        found = _SCAN_DATA_END.search(block)
+        if found:
+            fp.seek(start + found.start())
+            return True
+        if len(block) < _SCAN_CHUNK:
+            return False
+        fp.seek(-1, io.SEEK_CUR)  # a marker may straddle two blocks
+
+
+def _jpeg_layout(fp: BinaryIO, *, through_scans: bool) -> _JpegLayout:
+    """Walk a JPEG's main picture from its start, without decoding: its headers, and with
+    ``through_scans`` its scans too, to its end-of-image marker.
+
+    Segment lengths are followed, so whatever a segment holds (an EXIF thumbnail in APP1, with
+    its own scan and end marker) is stepped over. Without ``through_scans`` the walk stops at the
+    first scan (the headers cost microseconds; the scans of a 4 MB photo 1-3 ms, too much for
+    every upload). With it, scan data is skipped to the marker that ends it and the walk stops at
+    the picture's end, so data appended after it (a motion photo's video) is never read.
+    Implausible: more segments, junk bytes or scans than any real file (Pillow parses the
+    headers in Python, one byte at a time; libjpeg makes a pass over the picture per scan)."""
     fp.seek(2)
-    segments = junk = 0
-    while junk <= _JPEG_MAX_JUNK_BYTES and segments <= _JPEG_MAX_SEGMENTS:
+    segments = junk = scans = 0
+    first_scan = None
+    while (
+        junk <= _JPEG_MAX_JUNK_BYTES and segments <= _JPEG_MAX_SEGMENTS and scans <= _JPEG_MAX_SCANS
+    ):
         pair = fp.read(2)
         if len(pair) < 2:
-            return True  # truncated: the decoder says so
+            return _JpegLayout(True, False, first_scan)  # truncated: the decoder says so
         if pair[0] != 0xFF or pair[1] in (0x00, 0xFF):
             junk += 1  # junk or fill bytes: step one byte, as decoders resynchronise
             fp.seek(-1, io.SEEK_CUR)
             continue
         code = pair[1]
-        if code in (0xDA, 0xD9):
-            return True  # start of scan (the C decoder takes over) or end of image
+        if code == 0xD9:
+            return _JpegLayout(True, True, first_scan)
         segments += 1
         if code == 0x01 or 0xD0 <= code <= 0xD8:
             continue  # standalone markers have no length
         length = int.from_bytes(fp.read(2), "big")
         if length < 2:
-            return True  # truncated or invalid: the decoder says so
+            return _JpegLayout(True, False, first_scan)  # invalid: the decoder says so
         fp.seek(length - 2, io.SEEK_CUR)
-    return False
+        if code == 0xDA:
+            scans += 1
+            if first_scan is None:
+                first_scan = fp.tell()
+            if not through_scans:
+                return _JpegLayout(True, False, first_scan)
+            if not _skip_scan_data(fp):
+                return _JpegLayout(True, False, first_scan)
+    return _JpegLayout(False, False, first_scan)
+
+
+def _jpeg_structure_is_plausible(fp: BinaryIO) -> bool:
+    """False when the JPEG's headers hold more segments or junk bytes than any real file."""
+    return _jpeg_layout(fp, through_scans=False).plausible
+
+
+def check_scans(fp: BinaryIO, fmt: ImageFormat) -> None:
+    """Before decoding: raise ValueError for a JPEG of more scans than any real file (each one a
+    pass of libjpeg's over the whole picture: 1000 empty scans of 12 MP took 15 s)."""
+    if fmt is ImageFormat.JPEG and not _jpeg_layout(fp, through_scans=True).plausible:
+        raise ValueError("a JPEG of implausibly many scans")
+    fp.seek(0)
 
 
 def _png_structure_is_plausible(fp: BinaryIO) -> bool:
@@ -260,7 +335,8 @@ def open_image(fp: BinaryIO, fmt: ImageFormat) -> ImageFile.ImageFile:
     """Open ``fp`` (from its start) with the one Pillow plugin for ``fmt``; reads the header only.
 
     No decompression-bomb check is made here (see the module docstring): callers check the size.
-    Raises ``ValueError`` for a JPEG or PNG whose structure would make Pillow's header parser slow.
+    Raises ``ValueError`` for a JPEG or PNG whose structure would make Pillow's header parser or
+    libjpeg's progressive decoder slow.
     Use the result as a context manager; ``close()`` would also close ``fp``.
     """
     check = _STRUCTURE_CHECKS.get(fmt)
@@ -268,6 +344,14 @@ def open_image(fp: BinaryIO, fmt: ImageFormat) -> ImageFile.ImageFile:
         raise ValueError(f"implausible {fmt.name} structure")
     fp.seek(0)
     return _PLUGINS[fmt](fp)
+
+
+def _pixel_limit(fmt: ImageFormat, max_pixels: int) -> int:
+    """The most pixels a photo of ``fmt`` may have: ``max_pixels``, and for the formats that can
+    only be decoded at full size at most ``UNSCALED_MAX_PIXELS``."""
+    if fmt in (ImageFormat.PNG, ImageFormat.WEBP):
+        return min(max_pixels, UNSCALED_MAX_PIXELS)
+    return max_pixels
 
 
 def _open_checked(
@@ -317,34 +401,32 @@ class InspectedImage:
 
 
 def _looks_complete(fp: BinaryIO, fmt: ImageFormat) -> bool:
-    """Whether the file still has its end: a JPEG's end-of-image marker after its first scan
-    (scan data cannot hold one; data appended after it, like a motion photo's video, is fine), a
-    PNG's IEND chunk, a WebP's whole RIFF body. Cheap, without decoding; HEIF is not checked."""
+    """Whether the file still has its end: the end-of-image marker that closes a JPEG's main
+    picture (found by walking its segments and scans, never the EXIF thumbnail's), a PNG's IEND
+    chunk, a WebP's whole RIFF body. Cheap, without decoding; HEIF is not checked."""
     fp.seek(0, io.SEEK_END)
     size = fp.tell()
+    if fmt is ImageFormat.JPEG:
+        scan = _jpeg_layout(fp, through_scans=False).first_scan  # the main picture's, not the
+        if scan is None:  # EXIF thumbnail's (an APP1 segment, stepped over whole)
+            return False
+        # Scan data holds no end marker: the first one after the scan ends the picture. It is
+        # almost always in the last bytes: look there first.
+        fp.seek(max(scan, size - 64 * 1024))
+        if b"\xff\xd9" in fp.read():
+            return True
+        return _find_after(fp, b"\xff\xd9", scan) >= 0
     if fmt is ImageFormat.WEBP:
         fp.seek(4)
         return size >= int.from_bytes(fp.read(4), "little") + 8
     if fmt is ImageFormat.PNG:
         fp.seek(max(0, size - 64 * 1024))
         return b"IEND" in fp.read()
-    if fmt is ImageFormat.JPEG:
-        scan = _find_after(fp, b"\xff\xda", 0, chunk=64 * 1024)  # near the start
-        if scan < 0:
-            return False
-        # The end marker is almost always in the last bytes: look there first.
-        tail_start = max(scan, size - 64 * 1024)
-        fp.seek(tail_start)
-        if fp.read().rfind(b"\xff\xd9") >= 0:
-            return True
-        return _find_after(fp, b"\xff\xd9", scan) >= 0
     return True
 
 
 def _find_after(fp: BinaryIO, needle: bytes, start: int, chunk: int = 1024 * 1024) -> int:
     """The position of ``needle`` at or after ``start`` (-1: none), reading a chunk at a time."""
-    if start < 0:
-        return -1
     fp.seek(start)
     offset, tail = start, b""
     while block := fp.read(chunk):
@@ -364,7 +446,8 @@ def inspect_image(
 
     ``decode=False`` (intake with a task queue) reads the header and checks the file's end but
     decodes no pixels: damage inside the image data is then found when the renditions are made
-    (the photo's status becomes ``failed``), and the request costs little more than its upload."""
+    (the photo's status becomes ``failed``), and the request costs little more than its upload.
+    PNG and WebP are held to at most ``UNSCALED_MAX_PIXELS`` whatever ``max_pixels`` says."""
     fp.seek(0)
     head = fp.read(HEAD_BYTES)
     if not head:
@@ -374,6 +457,12 @@ def inspect_image(
         raise errors.UnsupportedPhotoFormat(
             field=_FIELD, filename=filename, detected=describe_format(head)
         )
+    max_pixels = _pixel_limit(fmt, max_pixels)
+    if decode:
+        try:
+            check_scans(fp, fmt)
+        except ValueError:
+            raise _unreadable(filename) from None
     # The context manager (not close()) leaves the caller's stream open.
     with _open_checked(fp, fmt, head, filename=filename, max_pixels=max_pixels) as image:
         width, height = image.size  # before draft() shrinks it
@@ -564,6 +653,7 @@ def make_derivatives(
     fmt = sniff_format(head)
     if fmt is None:
         raise ValueError(f"not an accepted photo format ({describe_format(head)})")
+    check_scans(fp, fmt)
     with open_image(fp, fmt) as image:
         target = _fitted_size(image.size, display_px)
         if fmt is ImageFormat.JPEG:

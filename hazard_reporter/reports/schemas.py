@@ -66,9 +66,18 @@ class ReportSubmissionSchema(ma.Schema):
         load_default=list,
         metadata={
             "description": "Keys of photos uploaded straight to the bucket (POST /api/v1/uploads),"
-            " instead of or besides `photos`"
+            " each named once, instead of or besides `photos`"
         },
     )
+
+    @ma.validates("upload_keys")
+    def each_upload_once(self, keys, **_kwargs):
+        # One upload is one photo: a second photo row cannot take the same original.
+        seen = set()
+        for key in keys:
+            if key in seen:
+                raise ma.ValidationError(f"同一上传不能重复列出 / an upload is named twice: {key}")
+            seen.add(key)
 
     @ma.validates_schema
     def lat_lon_together(self, data, **_kwargs):

@@ -252,7 +252,9 @@ def submit_report(
     if not any(c.image.metadata.has_exif for c in checked):
         flags.append(Flag.NO_CAMERA_METADATA.value)
     first_capture = next((t for t in captured if t is not None), None)
-    if first_capture and now - first_capture > timedelta(days=policy.stale_photo_days):
+    # The oldest photo decides: a fresh one sent first must not hide an old one behind it.
+    oldest_capture = min((t for t in captured if t is not None), default=None)
+    if oldest_capture and now - oldest_capture > timedelta(days=policy.stale_photo_days):
         flags.append(Flag.STALE_PHOTO.value)
 
     reporter = submission.reporter
