@@ -203,6 +203,7 @@ PHOTO_COLUMNS = [
     "height",
     "metadata",
     "derivatives",
+    "derivatives_attempts",
     "display_key",
     "thumbnail_key",
     "phash",
@@ -378,6 +379,7 @@ def photo_rows(count: int, per_report: int, dialect: str):
                 3000,
                 '{"make": "HUAWEI", "model": "P60"}',
                 "ready",
+                0,
                 f"display/{digest}.jpg",
                 f"thumbnails/{digest}.jpg",
                 digest[:16],
@@ -646,8 +648,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
 
 
-def run(label: str, url: str, args) -> list[str]:
-    app = create_app(
+def bench_app(url: str):
+    """The app the queries run against, on the database at ``url``."""
+    return create_app(
         {
             "TESTING": True,
             "DATABASE_URL": url,
@@ -657,6 +660,10 @@ def run(label: str, url: str, args) -> list[str]:
             "ACCESS_TOKEN_SECONDS": 6 * 3600,  # the whole run, however slow the machine
         }
     )
+
+
+def run(label: str, url: str, args) -> list[str]:
+    app = bench_app(url)
     seconds, phones = fill(app, args.reports, args.photos)
     print(f"{label}: loaded in {seconds:.0f} s", file=sys.stderr, flush=True)
     people = sign_in(app, phones)

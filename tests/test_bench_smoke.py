@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import derivatives, upload_rss
+from bench import derivatives, queries, upload_rss
 from tests.fixtures import make_jpeg
 
 
@@ -33,3 +33,20 @@ def test_bench_scripts_explain_themselves(module, capsys):
         module.parse_args(["--help"])
     assert exited.value.code == 0
     assert ".venv/bin/python bench/" in capsys.readouterr().out
+
+
+def test_query_bench_loads_its_reports_into_the_current_schema(tmp_path):
+    # Its rows are written column by column, past the ORM: a new NOT NULL column (migration
+    # 0012's photos.derivatives_attempts) broke the benchmark and nothing else noticed.
+    from sqlalchemy import func, select
+
+    from hazard_reporter.extensions import db
+    from hazard_reporter.photos.models import Photo
+    from hazard_reporter.reports.models import Report
+
+    app = queries.bench_app(f"sqlite:///{tmp_path}/bench.db")
+    queries.fill(app, 40, 1)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Report)) == 40
+        assert db.session.scalar(select(func.count()).select_from(Photo)) == 40
+        db.session.remove()
