@@ -120,6 +120,53 @@ def test_refresh_rotates_and_the_old_refresh_token_stops_working(client):
     assert client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"])).status_code == 401
 
 
+def test_a_used_refresh_token_coming_again_ends_the_sign_in_it_was_rotated_into(client):
+    # A copy of the refresh token, used by a thief first: the owner's reuse was refused, but the
+    # thief's successor sign-in went on, refreshing for a month.
+    tokens = signup(client).json
+    thief = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert thief.status_code == 200
+    owner = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert owner.status_code == 401
+    assert (
+        client.get("/api/v1/auth/me", headers=bearer(thief.json["access_token"])).status_code == 401
+    )
+    again = client.post("/api/v1/auth/refresh", json={"refresh_token": thief.json["refresh_token"]})
+    assert again.status_code == 401
+
+
+def test_refreshes_racing_with_one_token_give_one_successor(app, live_server):
+    # Four at once on one token had all answered 200 on PostgreSQL: one sign-in forked in four.
+    import concurrent.futures
+
+    import requests
+
+    tokens = signup(app.test_client()).json
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: requests.post(
+                    f"{live_server}/api/v1/auth/refresh",
+                    json={"refresh_token": tokens["refresh_token"]},
+                    timeout=30,
+                ),
+                range(4),
+            )
+        )
+    live = [
+        a
+        for a in answers
+        if a.status_code == 200
+        and requests.get(
+            f"{live_server}/api/v1/auth/me",
+            headers=bearer(a.json()["access_token"]),
+            timeout=30,
+        ).status_code
+        == 200
+    ]
+    assert len(live) <= 1, [a.status_code for a in answers]
+
+
 def test_logout_ends_the_access_and_refresh_tokens_at_once(client):
     tokens = signup(client).json
     assert (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from hazard_reporter.errors import (
 from hazard_reporter.regions.models import Region
 from hazard_reporter.sectors.models import Sector
 from hazard_reporter.units.models import Unit
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -158,17 +161,38 @@ def refresh(
     policy: TokenPolicy,
     now: datetime,
 ) -> TokenPair:
-    """Rotate a refresh token: the old one stops working; reusing it ends the sign-in."""
+    """Rotate a refresh token: the old one stops working. Presenting one already used (a copy
+    stolen and used by one side first, the thief or the owner) ends every API sign-in of the
+    account: which side holds the successor cannot be told apart."""
     hashed = digest(refresh_token or "")
     auth = session.scalar(select(AuthSession).where(AuthSession.refresh_hash == hashed))
-    if auth is None or auth.revoked_at is not None or auth.expires_at <= now:
+    if auth is None or auth.expires_at <= now:
         raise TokenInvalid(field="refresh_token")
     user = session.get(User, auth.user_id)
     if user is None or not user.active:
         raise TokenInvalid(field="refresh_token")
-    # Rotation ends this session and starts the next one, so a stolen, already-used refresh token
-    # finds a revoked session.
-    auth.revoked_at = now
+    # Rotation ends this session and starts the next one, claimed with a conditional UPDATE: of
+    # two refreshes racing with one token, one gets the successor and the other is a reuse.
+    rotated = session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == auth.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if rotated != 1:
+        ended = session.execute(
+            update(AuthSession)
+            .where(
+                AuthSession.user_id == user.id,
+                AuthSession.kind == "api",
+                AuthSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.commit()
+        log.warning("user %s: a used refresh token came again; %s sign-ins ended", user.id, ended)
+        raise TokenInvalid(field="refresh_token")
     pair = _pair(session, user, tokens=tokens, policy=policy, now=now)
     session.commit()
     return pair
