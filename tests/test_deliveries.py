@@ -864,3 +864,34 @@ def test_an_endpoint_answering_a_byte_at_a_time_does_not_hold_the_worker(app, mo
     listener.close()
     assert result.sent == 1  # a 200 is the unit's system taking the message
     assert held < 5, held
+
+
+def test_a_retried_dead_delivery_gets_a_whole_retry_window_again(app):
+    # The 72 hours ran from when the message was made: retried after them, a message to a unit
+    # still down died again after its 12 attempts, 2.5 hours later, not 72.
+    def down(delivery):
+        raise DeliveryFailed("webhook unit.example.cn: HTTP 503")
+
+    start = utcnow()
+    with app.app_context():
+        unit = add_unit(
+            [{"type": "webhook", "url": "https://unit.example.cn/in", "secret": SECRET}]
+        )
+        [delivery] = services.enqueue(
+            db.session, kind="alert.red", payload=forwarded_payload(), unit=unit, now=start
+        )
+        db.session.commit()
+        now = start
+        while delivery.status == DeliveryStatus.PENDING.value:
+            now = max(now, delivery.next_attempt_at)
+            services.process_due(db.session, now=now, config=app.config, send=down)
+            db.session.refresh(delivery)
+        first_life = now - start
+        services.retry_dead(db.session, delivery.id, now)
+        retried = now
+        while delivery.status == DeliveryStatus.PENDING.value:
+            now = max(now, delivery.next_attempt_at)
+            services.process_due(db.session, now=now, config=app.config, send=down)
+            db.session.refresh(delivery)
+    assert first_life >= timedelta(hours=72)
+    assert now - retried >= timedelta(hours=72)

@@ -230,7 +230,8 @@ def _failed(
     """Record a failed attempt; True when the delivery is now dead."""
     delivery.attempts += 1
     delivery.last_error = str(error)[:500]
-    spent = delivery.attempts >= policy.max_attempts and moment - delivery.created_at >= timedelta(
+    window_from = delivery.retry_from or delivery.created_at
+    spent = delivery.attempts >= policy.max_attempts and moment - window_from >= timedelta(
         seconds=policy.retry_seconds
     )
     if error.permanent or spent:
@@ -404,7 +405,7 @@ def get_delivery(session: Session, delivery_id: int, *, actor: Principal) -> Del
 def retry_dead(
     session: Session, delivery_id: int, now: datetime, *, actor: Principal | None = None
 ) -> Delivery:
-    """Put a dead delivery back in the queue with a fresh set of attempts."""
+    """Put a dead delivery back in the queue with a fresh set of attempts and retry window."""
     if actor is not None:
         delivery = get_delivery(session, delivery_id, actor=actor)
     else:
@@ -416,6 +417,7 @@ def retry_dead(
     delivery.status = DeliveryStatus.PENDING.value
     delivery.attempts = 0
     delivery.next_attempt_at = now
+    delivery.retry_from = now  # a fresh window of attempts, not the hours left of the first
     session.commit()
     return delivery
 
