@@ -509,3 +509,80 @@ def test_a_proposal_naming_only_the_hazards_goes_to_their_credited_reporter(app,
         json={"report_ids": [open_one["id"]], "level": "priority", "reason": "x"},
     )
     assert refused.status_code == 422 and refused.json["error"]["field"] == "report_ids"
+
+
+def test_a_double_click_commends_a_hazard_once(app, live_server, people, monkeypatch):
+    # Six 表彰 at once for one hazard: checked before any was stored, three were granted.
+    import concurrent.futures
+    import time
+
+    import requests
+
+    from hazard_reporter.awards import services
+
+    checked = services._refuse_commended_twice
+
+    def slow_after_the_check(*args, **kwargs):
+        checked(*args, **kwargs)
+        time.sleep(0.2)  # the others' checks come now, if nothing holds them back
+
+    monkeypatch.setattr(services, "_refuse_commended_twice", slow_after_the_check)
+    client = app.test_client()
+    rid = report(client, people["zhang"])["id"]
+    verify(app, client, rid, people["inspector"])
+
+    def commend(_):
+        return requests.post(
+            f"{live_server}/api/v1/commendations",
+            headers=people["committee"]["headers"],
+            json={
+                "reporter_id": people["zhang"]["id"],
+                "report_ids": [rid],
+                "level": "special",
+                "reason": "避免了燃气爆炸",
+            },
+            timeout=60,
+        ).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = sorted(pool.map(commend, range(6)))
+    assert answers == [201, 409, 409, 409, 409, 409]
+
+
+def test_a_hazard_is_commended_once_a_level_even_after_its_credit_moved(app, client, people):
+    # Granted to 张; 李's earlier report of the hazard merged in afterwards moves the credit to
+    # 李, who could then be granted the same level for the same hazard.
+    li_first = report(client, people["li"])
+    zhang_later = report(client, people["zhang"])
+    verify(app, client, zhang_later["id"], people["inspector"])
+    client.post(  # the same test photo twice: 张's is flagged as a copy until cleared
+        f"/api/v1/reports/{zhang_later['id']}/clear-flags",
+        json={"reason": "核实为本人拍摄"},
+        headers=people["inspector"]["headers"],
+    )
+    granted = propose(client, people["committee"], people["zhang"], [zhang_later["id"]])
+    assert granted.status_code == 201, granted.json
+    client.post(
+        f"/api/v1/reports/{li_first['id']}/merge",
+        json={"into_id": zhang_later["id"]},
+        headers=people["inspector"]["headers"],
+    )
+    again = propose(client, people["committee"], people["li"], [zhang_later["id"]])
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_commended"
+
+
+def test_a_commendation_for_an_unknown_campaign_is_a_404_naming_it(app, client, people):
+    rid = report(client, people["zhang"])["id"]
+    verify(app, client, rid, people["inspector"])
+    answer = client.post(
+        "/api/v1/commendations",
+        headers=people["committee"]["headers"],
+        json={
+            "reporter_id": people["zhang"]["id"],
+            "report_ids": [rid],
+            "level": "special",
+            "reason": "x",
+            "campaign_id": 999,
+        },
+    )
+    assert answer.status_code == 404 and answer.json["error"]["field"] == "campaign_id"

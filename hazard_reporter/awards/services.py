@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from hazard_reporter.accounts.models import User
@@ -300,7 +300,10 @@ def propose(
     """Propose (inspector) or grant at once (committee, admin) a commendation for the reporter
     the hazards are credited to (``reporter_id`` names them, or is taken from the hazards); each
     report behind it records the step in its timeline."""
+    _lock_hazards(session, report_ids)
     behind = list(session.scalars(select(Report).where(Report.id.in_(report_ids))))
+    if campaign_id is not None and session.get(Campaign, campaign_id) is None:
+        raise NotFound(field="campaign_id", what="该活动", what_en="campaign")
     if reporter_id is None:  # the reporter the hazards are credited to (the same for all)
         credited = {r.credit_reporter_id for r in behind}
         reporter_id = credited.pop() if len(credited) == 1 else None
@@ -323,7 +326,7 @@ def propose(
         )
     for report in behind:
         access.refuse_own_report(session, report, actor)
-    _refuse_commended_twice(session, reporter_id, Level(level).value, behind)
+    _refuse_commended_twice(session, Level(level).value, behind)
     grants = actor.role is not None and actor.role.value in ("committee", "admin")
     commendation = Commendation(
         reporter_id=reporter_id,
@@ -362,6 +365,8 @@ def grant(session: Session, commendation_id: int, *, actor: Principal, now: date
     commendation = session.get(Commendation, commendation_id)
     if commendation is None:
         raise NotFound(what="该表彰", what_en="commendation")
+    _lock_hazards(session, commendation.report_ids)  # two grants at once: one after the other
+    session.refresh(commendation)
     if commendation.status != "granted":
         behind = list(session.scalars(select(Report).where(Report.id.in_(commendation.report_ids))))
         present = {r.id for r in behind}
@@ -393,15 +398,24 @@ def _points(behind: list[Report]) -> int:
     return sum(report_points(r.severity, r.hazard_confirmed, r.accident_prevented) for r in behind)
 
 
-def _refuse_commended_twice(
-    session: Session, reporter_id: int, level: str, behind: list[Report]
-) -> None:
-    """A hazard earns one commendation of each level (a second click, a second inspector)."""
+def _lock_hazards(session: Session, report_ids: list[int]) -> None:
+    """Take the hazards' rows for this transaction, before anything about them is checked: two
+    proposals at once (a double click) then run one after the other, and the second sees the
+    first's commendation. A write, as SQLite locks only for writes (PostgreSQL: the rows)."""
+    session.execute(
+        update(Report)
+        .where(Report.id.in_(report_ids))
+        .values(id=Report.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _refuse_commended_twice(session: Session, level: str, behind: list[Report]) -> None:
+    """A hazard earns one commendation of each level, whoever it went to (a second click, a
+    second inspector, or the credit moved to an earlier reporter by a merge since)."""
     wanted = {r.id for r in behind}
     earlier = session.execute(
-        select(Commendation.id, Commendation.report_ids).where(
-            Commendation.reporter_id == reporter_id, Commendation.level == level
-        )
+        select(Commendation.id, Commendation.report_ids).where(Commendation.level == level)
     )
     for commendation_id, report_ids in earlier:
         again = wanted & {int(i) for i in report_ids or []}
