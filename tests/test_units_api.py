@@ -90,3 +90,11 @@ def test_a_units_file_row_at_the_api_limits_is_imported(client, admin):
     imported = import_units(client, admin, body)
 
     assert imported.status_code == 200 and imported.json == {"imported": 1}, imported.json
+
+
+@pytest.mark.parametrize("field", ["slug", "region_code"])
+def test_a_code_ending_in_a_newline_is_refused(client, admin, field):
+    # "$" also matches before a trailing newline: the API stored "gas-co\n", which no CSV import
+    # could name, and the units import then made a second "gas-co".
+    made = client.post("/api/v1/units", json={**UNIT, field: UNIT[field] + "\n"}, headers=admin)
+    assert made.status_code == 422 and made.json["error"]["field"] == field

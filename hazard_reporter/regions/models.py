@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hazard_reporter.extensions import db
 
 # A region's code: GB/T 2260 (6 digits), longer for parks and streets; ASCII digits only.
-REGION_CODE_PATTERN = r"^[0-9]{6,12}$"
+REGION_CODE_PATTERN = r"^[0-9]{6,12}\Z"  # \Z: "$" would also pass a trailing newline
 
 
 class RegionLevel(StrEnum):

@@ -18,7 +18,7 @@ from hazard_reporter.units.routing import Route, Rule, UnitInfo, route
 
 CHANNEL_TYPES = {"webhook", "email", "wecom", "dingtalk", "link"}
 # What the API (units/schemas.py) and the CSV import both accept; the lengths are the columns'.
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}\Z"  # \Z: "$" would also pass a trailing newline
 NAME_MAX = 200
 
 
