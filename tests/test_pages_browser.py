@@ -682,3 +682,52 @@ def test_a_report_sent_after_the_storage_filled_is_not_sent_again_at_the_next_lo
     expect(phone.locator("#pending-list .pending-report")).to_have_count(0)
     phone.wait_for_timeout(1000)  # time for a send the page would start on loading
     assert len(posts) == 1
+
+
+# Full until something is deleted: as a phone whose space the report's own photos took.
+FULL_UNTIL_A_DELETE = """() => {
+    const put = IDBObjectStore.prototype.put;
+    const remove = IDBObjectStore.prototype.delete;
+    let full = true;
+    IDBObjectStore.prototype.put = function (...args) {
+        if (full) { throw new DOMException("The storage is full", "QuotaExceededError"); }
+        return put.apply(this, args);
+    };
+    IDBObjectStore.prototype.delete = function (...args) {
+        full = false;
+        return remove.apply(this, args);
+    };
+}"""
+
+
+def test_a_report_sent_with_the_storage_full_keeps_its_follow_up_code(
+    phone, app, live_server, tmp_path
+):
+    # Sent while the storage was full, the anonymous report's stored copy was deleted and its
+    # sent record, with the follow-up code, kept only in memory: closing the page lost the code.
+    # Deleting the copy frees its photos' space, so the sent record is stored there.
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    phone.route("**/api/v1/reports", hold_the_first)
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, photo_files(tmp_path)[:1], sector="other", description="配电箱门锁损坏")
+    phone.get_by_role("button", name="发送").click()
+    for _ in range(100):
+        if held:
+            break
+        phone.wait_for_timeout(100)
+    phone.evaluate(FULL_UNTIL_A_DELETE)
+    held[0].continue_()
+    sent = phone.locator("#sent-list .sent-report")
+    expect(sent).to_have_count(1)
+    assert len(stored_keys(phone)) == 1  # the sent record, in the old copy's place
+    phone.reload()
+    expect(sent).to_have_count(1)
+    expect(sent).to_contain_text("跟进码")
+    assert report_count(app) == 1

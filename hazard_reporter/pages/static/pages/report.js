@@ -95,7 +95,12 @@
     }, function (error) {
       if (!error || error.name !== "QuotaExceededError") { throw error; }
       memoryStore[key] = record; // the phone's storage is full: kept while the page lives
-      if (record.state === "sent") { return deleteStoredCopy(key); }
+      if (record.state !== "sent") { return null; }
+      // Sent: its older copy goes (it must not be sent again), which frees the photos' space
+      // for the sent record, small, with the follow-up token the worker needs.
+      return deleteStoredCopy(key).then(function () {
+        return tx("readwrite", function (store) { return store ? store.put(record) : null; });
+      }).then(function () { delete memoryStore[key]; }, function () { /* stays in memory */ });
     });
   }
 
@@ -135,9 +140,13 @@
     });
   }
 
-  /** True while a report kept only in memory is not sent yet (closing the page would lose it). */
+  /** True while closing the page would lose something kept only in memory: a report not sent
+   * yet, or a sent one's follow-up token (an anonymous report's only key to its progress). */
   function unsentInMemory() {
-    return Object.keys(memoryStore).some(function (k) { return memoryStore[k].state !== "sent"; });
+    return Object.keys(memoryStore).some(function (k) {
+      var record = memoryStore[k];
+      return record.state !== "sent" || Boolean(record.result && record.result.followup_token);
+    });
   }
 
   function newKey() {
@@ -852,7 +861,9 @@
     };
     return putRecord(record).then(function () {
       if (body.advice) { showAdvice(body.advice); }
-      showNotice(unsentInMemory() ? t("saved_memory_only") : t("notice_sent"));
+      var tokenUnsaved = keptInMemory(record.key) && Boolean(record.result.followup_token);
+      showNotice(t(tokenUnsaved ? "token_memory_only"
+        : unsentInMemory() ? "saved_memory_only" : "notice_sent"));
     });
   }
 
