@@ -343,6 +343,17 @@ class AlreadyCommended(HazardError):
     }
 
 
+class NotCredited(HazardError):
+    status = 422
+    code = "not_credited"
+    messages = {
+        "zh": "表彰只能依据已验收、未被防作弊标记暂扣、记在该职工名下的隐患"
+        "（匿名上报须先由上报人认领）。",
+        "en": "A commendation stands only on verified hazards credited to the reporter and not "
+        "held by anti-fraud checks (an anonymous report must first be claimed by its reporter).",
+    }
+
+
 class CommendationStale(HazardError):
     status = 409
     code = "commendation_stale"

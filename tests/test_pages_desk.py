@@ -210,7 +210,7 @@ def test_report_to_award_through_the_desk_pages(app, live_server, open_page, tmp
     desk.get_by_label("表彰级别").select_option("special")
     desk.get_by_label("推荐理由").fill("及时发现脚手架隐患，避免了高处坠落")
     desk.get_by_role("button", name="提交推荐").click()
-    expect(desk.locator("#action-done")).to_contain_text("已提交推荐")
+    expect(desk.locator("#propose-msg")).to_contain_text("已提交推荐")  # beside its button
     screenshot(desk, "desk-5-inspector-verified")
 
     # 5. The committee finds the reporter in the year's list and downloads the XLSX.
@@ -475,7 +475,7 @@ def test_deadlines_read_in_beijing_time_wherever_the_browser_is(app, live_server
     assert f"{beijing.hour:02d}:{beijing.minute:02d}" in shown[0]
 
 
-def verified_hazards(app, people: dict[str, str]) -> dict[str, int]:
+def verified_hazards(app, people: dict[str, str], submitted_at=None) -> dict[str, int]:
     """A verified hazard (red) for each named reporter, who agreed to be named: its report id."""
     from hazard_reporter.accounts.models import User
     from hazard_reporter.core.db import utcnow
@@ -494,7 +494,7 @@ def verified_hazards(app, people: dict[str, str]) -> dict[str, int]:
                 severity="red",
                 location_source="device",
                 region_code="510703",
-                submitted_at=utcnow(),
+                submitted_at=submitted_at or utcnow(),
                 anonymous=False,
                 reporter_id=user.id,
                 request_fingerprint="x",
@@ -577,3 +577,44 @@ def test_the_committee_grants_commendations_from_its_page(app, live_server, open
         f"Commendation no. {proposals['李师傅']} granted."
     )
     screenshot(board, "desk-7-commendations")
+
+
+def test_a_past_campaign_lists_its_own_reporters_and_a_report_opens_by_its_number(
+    app, live_server, open_page
+):
+    # The page sent the period with the campaign, so a campaign of another year was clipped to
+    # this one: nothing listed, its range backwards (2026-01-01 至 2025-06-30).
+    from datetime import UTC, date, datetime
+
+    from hazard_reporter.awards.models import Campaign
+
+    hazards = verified_hazards(
+        app, {"孙师傅": "13724680011"}, submitted_at=datetime(2025, 6, 10, 2, 0, tzinfo=UTC)
+    )
+    with app.app_context():
+        db.session.add(
+            Campaign(name="2025安全生产月", starts_on=date(2025, 6, 1), ends_on=date(2025, 6, 30))
+        )
+        db.session.commit()
+        db.session.remove()
+    committee = make_user(app, "committee")
+    board = open_page(DESK, mobile=False)
+    board.goto(f"{live_server}/committee")
+    sign_in(board, committee)
+    board.get_by_label("活动").select_option(label="2025安全生产月（2025-06-01 – 2025-06-30）")
+    expect(board.locator("#a-range")).to_have_text("2025-06-01 至 2025-06-30")
+    expect(board.locator("#awards-body tr", has_text="孙师傅")).to_have_count(1)
+    expect(board.locator("#a-period")).to_be_disabled()
+    expect(board.locator("#export-certificates")).to_have_attribute(
+        "href", "/api/v1/awards/certificates.pdf?campaign=1"
+    )
+
+    # 推荐表彰 needs the verified report open; the queue lists open reports only.
+    inspector = make_user(app, "inspector", regions=["510000"])
+    desk = open_page(DESK, mobile=False)
+    desk.goto(f"{live_server}/inspect")
+    sign_in(desk, inspector)
+    desk.get_by_label("按编号打开").fill(str(hazards["孙师傅"]))
+    desk.get_by_role("button", name="打开", exact=True).click()
+    expect(desk.locator("#p-id")).to_have_text(f"#{hazards['孙师傅']}")
+    expect(desk.locator("#propose-form")).to_be_visible()

@@ -28,6 +28,7 @@ from hazard_reporter.core.pagination import decode_json_cursor, encode_json_curs
 from hazard_reporter.errors import (
     AlreadyCommended,
     CommendationStale,
+    NotCredited,
     NotFound,
     ValidationFailed,
 )
@@ -319,11 +320,7 @@ def propose(
         or any(not access.can_read(session, actor, r) for r in behind)
         or any(r.credit_reporter_id != reporter_id for r in behind)
     ):
-        raise ValidationFailed(
-            field="report_ids",
-            detail="只能依据记在该职工名下、未被暂扣的已验收隐患 / "
-            "the verified hazards credited to this reporter, not held",
-        )
+        raise NotCredited(field="report_ids")
     for report in behind:
         access.refuse_own_report(session, report, actor)
     _refuse_commended_twice(session, Level(level).value, behind)

@@ -12,15 +12,20 @@
   var nextCursor = null;
   var asked = 0;  // answers to an earlier question (other filters) are dropped
   var regionsLoaded = false;
+  var campaignsLoaded = false;
   var commending = null; // the row the commendation form is for
+  var commendButton = null; // and the button that opened it
   // The list names a granted level in Chinese (as its exports print it): its key, to translate.
   var LEVEL_BY_LABEL = { "及时表扬": "timely_praise", "优先推荐": "priority", "特别贡献": "special" };
 
   function params() {
     var p = new URLSearchParams();
-    p.set("period", $("a-period").value || "year");
+    var campaign = $("a-campaign").value;
+    // A campaign lists its own dates (any year); a period as well would clip them to it.
+    $("a-period").disabled = Boolean(campaign);
+    if (campaign) { p.set("campaign", campaign); }
+    else { p.set("period", $("a-period").value || "year"); }
     if ($("a-region").value) { p.set("region", $("a-region").value); }
-    if ($("a-campaign").value) { p.set("campaign", $("a-campaign").value); }
     return p;
   }
 
@@ -49,7 +54,7 @@
       button.className = "secondary small";
       button.textContent = D.t("act_commend");
       button.setAttribute("aria-label", D.t("act_commend") + " " + row.reporter);
-      button.addEventListener("click", function () { openCommend(row); });
+      button.addEventListener("click", function () { openCommend(row, button); });
       action.append(button);
       tr.append(action);
       body.append(tr);
@@ -106,7 +111,9 @@
   }
 
   function loadCampaigns() {
+    if (campaignsLoaded) { return; }
     D.api("GET", "/api/v1/campaigns").then(function (campaigns) {
+      campaignsLoaded = true;
       var select = $("a-campaign");
       (campaigns || []).forEach(function (campaign) {
         var option = document.createElement("option");
@@ -136,18 +143,24 @@
     $("commend-done").textContent = say();
   }
 
-  function openCommend(row) {
+  function openCommend(row, button) {
     commending = row;
+    commendButton = button;
     whoText();
+    $("commend-level").selectedIndex = 0;
     $("commend-reason").value = "";
     D.showMessage($("commend-error"), "");
     $("commend-form").hidden = false;
     $("commend-level").focus();
   }
 
-  function closeCommend() {
+  /** Close the form; focus goes back to the row's button (cancelled) or to what was done. */
+  function closeCommend(done) {
     commending = null;
     $("commend-form").hidden = true;
+    if (done) { $("commend-done").focus(); }
+    else if (commendButton && document.body.contains(commendButton)) { commendButton.focus(); }
+    commendButton = null;
   }
 
   /** The committee's own commendation is granted at once (the API grants for the committee). */
@@ -164,7 +177,7 @@
     $("commend-submit").disabled = true;
     D.api("POST", "/api/v1/commendations", body).then(function () {
       $("commend-submit").disabled = false;
-      closeCommend();
+      closeCommend(true);
       tell(function () {
         return D.t("commend_granted", { reporter: row.reporter, level: D.t("level_" + level) });
       });
@@ -210,6 +223,7 @@
     button.disabled = true;
     D.api("POST", "/api/v1/commendations/" + commendation.id + "/grant", {}).then(function () {
       tell(function () { return D.t("grant_done", { id: commendation.id }); });
+      $("commend-done").focus(); // the button is gone with the proposal
       loadProposals();
       load();
     }, function (e) {
@@ -219,7 +233,7 @@
   }
 
   $("commend-form").addEventListener("submit", submitCommend);
-  $("commend-cancel").addEventListener("click", closeCommend);
+  $("commend-cancel").addEventListener("click", function () { closeCommend(false); });
   $("award-filters").addEventListener("submit", function (e) { e.preventDefault(); load(); });
   $("a-period").addEventListener("change", load);
   $("a-region").addEventListener("change", load);

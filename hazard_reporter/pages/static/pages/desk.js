@@ -122,6 +122,9 @@
       propose_reason: "推荐理由",
       act_propose: "提交推荐",
       proposed_done: "已提交推荐（第 {id} 号），待评先评优委员会授予。",
+      open_by_id: "按编号打开",
+      open_report: "打开",
+      open_id_invalid: "请输入报告编号（正整数）。",
       act_unit_link: "获取单位链接",
       unit_link_label: "单位链接",
       unit_link_hint: "{unit} 凭此链接签收和报告整改，{days} 天内有效；未设通知渠道的单位请通过电话或短信转交。"
@@ -242,6 +245,9 @@
       propose_reason: "Why",
       act_propose: "Propose",
       proposed_done: "Proposed (no. {id}); the award committee grants it.",
+      open_by_id: "Open report no.",
+      open_report: "Open",
+      open_id_invalid: "Enter a report number (a positive whole number).",
       act_unit_link: "Get the unit's link",
       unit_link_label: "Unit's link",
       unit_link_hint: "{unit} acknowledges and reports its fix through this link, valid {days} days; pass it on by phone or SMS to a unit without a channel."

@@ -91,12 +91,14 @@
   /** The queue's next page, after the last one shown (the map already has every located one). */
   function loadMore() {
     if (!state.nextCursor) { return; }
-    var params = new URLSearchParams(state.params); // the filters the first page was asked with
+    var shown = state.params; // the filters of the page shown, which the next page follows
+    var params = new URLSearchParams(shown);
     params.set("cursor", state.nextCursor);
     var asked = state.asked;
     $("queue-more").disabled = true;
     D.api("GET", "/api/v1/inspect/queue?" + params.toString()).then(function (answer) {
-      if (asked !== state.asked) { return; }
+      // Another question since, or another page shown by now (a filter changed meanwhile).
+      if (asked !== state.asked || shown !== state.params) { return; }
       var seen = {};
       state.items.forEach(function (r) { seen[r.id] = true; });
       state.items = state.items.concat((answer.items || []).filter(function (r) { return !seen[r.id]; }));
@@ -324,6 +326,8 @@
   function openReport(id) {
     D.showMessage($("action-error"), "");
     D.showMessage($("action-done"), "");
+    D.showMessage($("propose-msg"), "");
+    $("c-reason").value = ""; // a reason typed for another report
     return D.api("GET", "/api/v1/reports/" + encodeURIComponent(id)).then(function (report) {
       renderReport(report);
       $("panel").scrollIntoView({ block: "start" });
@@ -371,23 +375,33 @@
     if (account) { body.account = account; }
     act("outcome", body);
   });
+  /** The proposal's outcome, said beside its button, for the report it was made for. */
   $("propose-form").addEventListener("submit", function (e) {
     e.preventDefault();
     if (!state.current) { return; }
-    D.showMessage($("action-error"), "");
-    D.showMessage($("action-done"), "");
+    var id = state.current.id;
+    var here = function () { return state.current && state.current.id === id; };
+    D.showMessage($("propose-msg"), "");
     var reason = $("c-reason").value.trim();
-    if (!reason) { D.showMessage($("action-error"), t("reason_missing")); return; }
-    var body = { report_ids: [state.current.id], level: $("c-level").value, reason: reason };
+    if (!reason) { D.showMessage($("propose-msg"), t("reason_missing")); return; }
+    var body = { report_ids: [id], level: $("c-level").value, reason: reason };
     $("act-propose").disabled = true;
     D.api("POST", "/api/v1/commendations", body).then(function (commendation) {
       $("act-propose").disabled = false;
+      if (!here()) { return; }
       $("c-reason").value = "";
-      D.showMessage($("action-done"), t("proposed_done", { id: commendation.id }));
+      D.showMessage($("propose-msg"), t("proposed_done", { id: commendation.id }));
     }, function (e) {
       $("act-propose").disabled = false;
-      D.showMessage($("action-error"), e.message);
+      if (here()) { D.showMessage($("propose-msg"), e.message); }
     });
+  });
+  $("open-by-id").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var id = Number($("open-id").value);
+    if (!Number.isInteger(id) || id < 1) { D.showMessage($("queue-error"), t("open_id_invalid")); return; }
+    D.showMessage($("queue-error"), "");
+    openReport(id);
   });
   $("panel-close").addEventListener("click", function () { $("panel").hidden = true; });
   D.onChange(function () {
