@@ -491,6 +491,15 @@ class NoUnitHolds(IllegalTransition):
     }
 
 
+class UnitHasChannels(HazardError):
+    status = 409
+    code = "unit_has_channels"
+    messages = {
+        "zh": "该单位有通知渠道，转办通知已经由渠道发出，不必另行转交链接。",
+        "en": "The unit has channels and is told through them; its link is not handed out.",
+    }
+
+
 class NotWithUnit(IllegalTransition):
     """A unit's action on a report the unit does not hold now."""
 

@@ -341,6 +341,8 @@ def test_a_unit_without_a_channel_waits_for_its_link_to_be_passed_on(app, client
     assert given.status_code == 200, given.json
     assert given.json["valid_days"] == app.config["UNIT_LINK_DAYS"]
     assert client.get(unit_api_path(given.json["unit_link"])).json["id"] == rid  # the unit's page
+    timeline = client.get(f"/api/v1/reports/{rid}", headers=inspector).json["timeline"]
+    assert "unit_link_issued" in [e["action"] for e in timeline]  # who holds the unit's link
     worker = make_user(app, "worker")["headers"]
     assert client.get(f"/api/v1/reports/{rid}/unit-link", headers=worker).status_code == 403
     fresh = new_report(client)["id"]
@@ -391,3 +393,20 @@ def test_a_forwarding_not_yet_delivered_is_not_sent_to_a_unit_that_lost_the_repo
         db.session.remove()
     assert sent_to == [unit_b]
     assert statuses == {unit_a: "skipped", unit_b: "sent"} and result.skipped == 1
+
+
+def test_the_link_of_a_unit_told_through_its_channels_is_not_handed_out(app, client, inspector):
+    # The link acts as the unit for 90 days: handed to any inspector, it let one sign for the
+    # report, send a fix and verify it themselves. Only a unit nobody can reach needs it.
+    from hazard_reporter.units.models import Unit
+
+    rid, _ = forwarded(app, client, inspector)
+    with app.app_context():
+        unit = db.session.get(Unit, db.session.get(Report, rid).unit_id)
+        unit.channels = [
+            {"type": "webhook", "url": "https://unit.example.cn/in", "secret": "s" * 16}
+        ]
+        db.session.commit()
+        db.session.remove()
+    refused = client.get(f"/api/v1/reports/{rid}/unit-link", headers=inspector)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "unit_has_channels"

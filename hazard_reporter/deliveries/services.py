@@ -30,6 +30,7 @@ from hazard_reporter.deliveries.channels import (
     NobodyToSend,
     Outgoing,
     build_senders,
+    recipients,
 )
 from hazard_reporter.deliveries.models import Channel, Delivery, DeliveryStatus
 from hazard_reporter.errors import DeliveryNotDead, NotFound
@@ -111,6 +112,16 @@ def check_payload(payload: Any, path: str = "payload") -> None:
     elif isinstance(payload, list | tuple):
         for index, value in enumerate(payload):
             check_payload(value, f"{path}[{index}]")
+
+
+def nobody_to_tell(unit: Unit) -> bool:
+    """Whether a unit's channels reach nobody: none at all, or links without an address (its
+    messages wait as ``handover`` for an inspector to pass the link on)."""
+    for config in unit.channels or []:
+        channel, target = _split_channel(config)
+        if channel != Channel.LINK.value or recipients(target):
+            return False
+    return True
 
 
 def _split_channel(config: Any) -> tuple[str, dict]:

@@ -10,7 +10,8 @@ from hazard_reporter.core.api import HazardBlueprint
 from hazard_reporter.core.auth import current_principal, requires
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.core.tasks import current_runner, current_storage
-from hazard_reporter.errors import NotWithUnit, NoUnitHolds, UnitLinkInvalid
+from hazard_reporter.deliveries import services as deliveries
+from hazard_reporter.errors import NotWithUnit, NoUnitHolds, UnitHasChannels, UnitLinkInvalid
 from hazard_reporter.extensions import db
 from hazard_reporter.inspection import services
 from hazard_reporter.inspection.schemas import (
@@ -157,11 +158,19 @@ def forward(body, report_id):
 @requires(*INSPECTORS)
 def report_unit_link(report_id):
     """The signed link of the unit holding the report, for an inspector to pass on by phone or
-    SMS: a unit without any channel is told nothing (its forwarding waits as ``handover``)."""
+    SMS, where the unit's channels reach nobody (its forwarding waits as ``handover``). The link
+    acts as the unit for its lifetime: it is handed out only then, and each time is an Event."""
     report = _inspector_report(report_id)
     if report.unit_id is None or Status(report.status) not in UNIT_HOLDS:
         raise NoUnitHolds(current=report.status)
     unit = db.session.get(Unit, report.unit_id)
+    if not deliveries.nobody_to_tell(unit):
+        raise UnitHasChannels()
+    principal = current_principal()
+    services.note(
+        report, "unit_link_issued", actor=principal.actor, now=utcnow(), data={"unit_id": unit.id}
+    )
+    db.session.commit()
     return {
         "unit_link": unit_link(report.id, unit.id),
         "unit_id": unit.id,
