@@ -599,6 +599,33 @@ def stored_keys(page) -> list[str]:
     )
 
 
+def send_as_the_storage_fills(phone, live_server, photos, fill_storage: str) -> list[str]:
+    """Send one report whose request is held until it is stored on the phone, then fill the
+    storage (``fill_storage``: a script run in the page) and let the request go; returns the
+    URLs of every report request the page makes, the first included."""
+    posts, held = [], []
+
+    def hold_the_first(route):
+        posts.append(route.request.url)
+        if len(posts) == 1:
+            held.append(route)  # answered once the storage is full
+        else:
+            route.continue_()
+
+    phone.route("**/api/v1/reports", hold_the_first)
+    phone.goto(f"{live_server}/report")
+    fill_report(phone, photos, sector="other", description="配电箱门锁损坏")
+    phone.get_by_role("button", name="发送").click()
+    for _ in range(100):  # the report's request: it is stored by now
+        if held:
+            break
+        phone.wait_for_timeout(100)
+    assert len(stored_keys(phone)) == 1  # stored before the storage filled up
+    phone.evaluate(fill_storage)
+    held[0].continue_()
+    return posts
+
+
 def test_a_report_kept_in_memory_after_the_storage_filled_is_listed_once_and_replaced_in_both(
     phone, app, live_server, tmp_path
 ):
@@ -609,25 +636,7 @@ def test_a_report_kept_in_memory_after_the_storage_filled_is_listed_once_and_rep
 
     gif = tmp_path / "anim.gif"
     Image.new("RGB", (64, 48), (200, 60, 40)).save(gif)  # GIF is not an accepted format: 415
-    held = []
-
-    def hold_the_first(route):
-        if held:
-            route.continue_()
-        else:
-            held.append(route)  # answered once the storage is full
-
-    phone.route("**/api/v1/reports", hold_the_first)
-    phone.goto(f"{live_server}/report")
-    fill_report(phone, [str(gif)], sector="other", description="配电箱门锁损坏")
-    phone.get_by_role("button", name="发送").click()
-    for _ in range(100):  # the report's request: it is stored by now
-        if held:
-            break
-        phone.wait_for_timeout(100)
-    assert len(stored_keys(phone)) == 1  # stored before the storage filled up
-    phone.evaluate(FILL_STORAGE)
-    held[0].continue_()
+    send_as_the_storage_fills(phone, live_server, [str(gif)], FILL_STORAGE)
 
     pending = phone.locator("#pending-list .pending-report")
     expect(phone.locator("#pending-list .pending-report.is-error")).to_have_count(1)
@@ -653,27 +662,7 @@ def test_a_report_sent_after_the_storage_filled_is_not_sent_again_at_the_next_lo
     # Stored, then the phone's storage filled up before the answer came: the sent state was kept
     # in memory only, and the stored copy, still "queued" with its photos, was sent again (photos
     # and all) each time the page was opened.
-    posts = []
-
-    def hold_the_first(route):
-        posts.append(route.request.url)
-        if len(posts) == 1:
-            held.append(route)  # answered once the storage is full
-        else:
-            route.continue_()
-
-    held = []
-    phone.route("**/api/v1/reports", hold_the_first)
-    phone.goto(f"{live_server}/report")
-    fill_report(phone, photo_files(tmp_path)[:1], sector="other", description="配电箱门锁损坏")
-    phone.get_by_role("button", name="发送").click()
-    for _ in range(100):
-        if held:
-            break
-        phone.wait_for_timeout(100)
-    assert len(stored_keys(phone)) == 1
-    phone.evaluate(FILL_STORAGE)
-    held[0].continue_()
+    posts = send_as_the_storage_fills(phone, live_server, photo_files(tmp_path)[:1], FILL_STORAGE)
     expect(phone.locator("#sent-list .sent-report")).to_have_count(1)
     assert report_count(app) == 1
     assert stored_keys(phone) == []  # the queued copy is gone: the sent state could not be stored
@@ -706,24 +695,7 @@ def test_a_report_sent_with_the_storage_full_keeps_its_follow_up_code(
     # Sent while the storage was full, the anonymous report's stored copy was deleted and its
     # sent record, with the follow-up code, kept only in memory: closing the page lost the code.
     # Deleting the copy frees its photos' space, so the sent record is stored there.
-    held = []
-
-    def hold_the_first(route):
-        if held:
-            route.continue_()
-        else:
-            held.append(route)
-
-    phone.route("**/api/v1/reports", hold_the_first)
-    phone.goto(f"{live_server}/report")
-    fill_report(phone, photo_files(tmp_path)[:1], sector="other", description="配电箱门锁损坏")
-    phone.get_by_role("button", name="发送").click()
-    for _ in range(100):
-        if held:
-            break
-        phone.wait_for_timeout(100)
-    phone.evaluate(FULL_UNTIL_A_DELETE)
-    held[0].continue_()
+    send_as_the_storage_fills(phone, live_server, photo_files(tmp_path)[:1], FULL_UNTIL_A_DELETE)
     sent = phone.locator("#sent-list .sent-report")
     expect(sent).to_have_count(1)
     assert len(stored_keys(phone)) == 1  # the sent record, in the old copy's place

@@ -386,22 +386,26 @@ def test_load_more_asks_with_the_filters_of_the_page_shown(app, live_server, ope
     assert colours == ["sev-red"] * 101
 
 
-def test_a_unit_reports_its_fix_without_signing_for_it_first(app, live_server, open_page, tmp_path):
-    # The rectification form shows as soon as the report is the unit's; sent before 签收 it was
-    # refused (409), after the photos had gone up. The page now signs for the report first.
+def unit_page_of_a_forwarded_report(app, live_server, open_page):
+    """A report triaged and forwarded, and its unit's page opened through the unit's link."""
     from tests.test_reports_api import post_report
 
     client = app.test_client()
     inspector = make_user(app, "inspector", regions=["510000"])["headers"]
     rid = post_report(client, region_code="510703", photos=[make_jpeg()]).json["id"]
     for action in ("triage", "forward"):
-        assert (
-            client.post(f"/api/v1/reports/{rid}/{action}", json={}, headers=inspector).status_code
-            == 200
-        )
+        answer = client.post(f"/api/v1/reports/{rid}/{action}", json={}, headers=inspector)
+        assert answer.status_code == 200, answer.json
     unit = open_page()
     unit.goto(f"{live_server}/unit#{unit_token(app, rid)}")
     expect(unit.locator("#u-status")).to_have_text("已转交责任单位")
+    return unit
+
+
+def test_a_unit_reports_its_fix_without_signing_for_it_first(app, live_server, open_page, tmp_path):
+    # The rectification form shows as soon as the report is the unit's; sent before 签收 it was
+    # refused (409), after the photos had gone up. The page now signs for the report first.
+    unit = unit_page_of_a_forwarded_report(app, live_server, open_page)
     after = tmp_path / "after.jpg"
     after.write_bytes(make_jpeg(800, 600, color=(40, 160, 60)))
     unit.get_by_label("整改说明").fill("已清理堵塞的安全出口")
@@ -419,19 +423,7 @@ def test_a_fix_refused_after_signing_for_the_report_is_sent_again_without_signin
     # fix again signed again, which the server refuses (409): the fix could not be sent at all.
     from PIL import Image
 
-    from tests.test_reports_api import post_report
-
-    client = app.test_client()
-    inspector = make_user(app, "inspector", regions=["510000"])["headers"]
-    rid = post_report(client, region_code="510703", photos=[make_jpeg()]).json["id"]
-    for action in ("triage", "forward"):
-        assert (
-            client.post(f"/api/v1/reports/{rid}/{action}", json={}, headers=inspector).status_code
-            == 200
-        )
-    unit = open_page()
-    unit.goto(f"{live_server}/unit#{unit_token(app, rid)}")
-    expect(unit.locator("#u-status")).to_have_text("已转交责任单位")
+    unit = unit_page_of_a_forwarded_report(app, live_server, open_page)
     gif = tmp_path / "after.gif"
     Image.new("RGB", (64, 48), (40, 160, 60)).save(gif)  # not an accepted format
     unit.get_by_label("整改说明").fill("已清理堵塞的安全出口")
