@@ -218,6 +218,9 @@ def test_a_red_hazard_answers_with_evacuation_advice_first(http):
     created = file_request(http, description=GAS_LEAK)
     assert created.status_code == 201
     assert created.json()[0]["service_notice"].startswith("紧急避险")
+    # and in English for an English client, the advice included (it was always in Chinese)
+    english = file_request(http, description=GAS_LEAK, locale="en")
+    assert english.json()[0]["service_notice"].startswith("Get clear now! This may be a major")
 
 
 def test_media_with_gps_locates_a_request_without_lat_long(http):
@@ -272,6 +275,12 @@ def test_an_empty_file_input_counts_as_no_media(http):
         f"{V2}/requests.json", data=data, files={"media": ("", b"", "application/octet-stream")}
     )
     assert "media" in assert_open311_error(response, 400)
+
+
+def test_errors_follow_the_locale_argument(http):
+    answer = http.get(f"{V2}/requests.json", params={"status": "pending", "locale": "en"})
+    assert answer.status_code == 400
+    assert answer.json()[0]["description"].startswith("The parameter 'status' is not valid")
 
 
 def test_errors_follow_accept_language(http):

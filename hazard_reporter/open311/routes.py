@@ -34,9 +34,16 @@ REQUEST = f"/requests/<int(max={services.MAX_ID}):request_id>.<fmt>"
 
 
 def _language() -> str:
-    """Open311's ``locale`` argument (``en``, ``zh_CN`` …), else ``lang`` or Accept-Language."""
-    locale = (request.args.get("locale") or "").lower()[:2]
+    """Open311's ``locale`` argument (``en``, ``zh_CN`` …; a query argument, or a field of a
+    POST's form, already parsed by then), else ``lang`` or Accept-Language."""
+    locale = (request.args.get("locale") or _form_locale() or "").lower()[:2]
     return locale if locale in ("zh", "en") else request_language()
+
+
+def _form_locale() -> str | None:
+    # Only a form already read: reading it here would parse (and spool) a request's upload.
+    form = request.__dict__.get("form")
+    return form.get("locale") if form is not None else None
 
 
 def _require_json(fmt: str) -> None:
@@ -117,7 +124,12 @@ def _as_open311(response: Response) -> Response:
 
 @open311.errorhandler(HazardError)
 def _hazard_error(error: HazardError) -> Response:
-    return _as_open311(http_errors.handle_hazard_error(error))
+    """In Open311's ``locale`` when the client gave one."""
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    message = error.message(_language())
+    return _as_open311(
+        http_errors.error_response(error.status, error.code, message, error.field, None, headers)
+    )
 
 
 @open311.errorhandler(RateLimitExceeded)

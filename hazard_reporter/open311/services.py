@@ -457,8 +457,8 @@ def present_created(intake: Intake, *, lang: str) -> dict:
     )
     if intake.report.severity == Severity.RED.value:
         # Read first: get people clear (the advice follows the request's own language).
-        advice = evacuation_advice()
-        notice = f"{advice['title']}{pick('！', '! ')}{advice['text']} {notice}"
+        advice = evacuation_advice(lang)
+        notice = f"{advice['title']}{pick('！', '! ', lang)}{advice['text']} {notice}"
     return {
         "service_request_id": str(intake.report.id),
         "service_notice": notice,

@@ -233,10 +233,11 @@ class ReportPageSchema(ma.Schema):
     next_cursor = ma.fields.String(allow_none=True)
 
 
-def evacuation_advice() -> dict:
-    """What a reporter of a red hazard must read before anything else."""
+def evacuation_advice(lang: str | None = None) -> dict:
+    """What a reporter of a red hazard must read before anything else (in ``lang``, else the
+    request's language)."""
     return {
-        "title": pick("紧急避险：请立即撤离", "Get clear now"),
+        "title": pick("紧急避险：请立即撤离", "Get clear now", lang),
         "text": pick(
             "这可能是重大事故隐患。请立即停止作业，提醒周围人员撤离到安全地带，不要开关电器或"
             "使用明火。有人员受伤请拨打 120，发生火灾拨打 119，需要警方请拨打 110。"
@@ -244,6 +245,7 @@ def evacuation_advice() -> dict:
             "This may be a major accident hazard. Stop work, warn the people around you and move "
             "to safety; do not switch electrics or use open flames. Injuries: call 120; fire: "
             "119; police: 110. Add details only once you are safe.",
+            lang,
         ),
         "phones": {"fire": "119", "police": "110", "ambulance": "120"},
     }
