@@ -610,3 +610,22 @@ def test_a_past_campaign_lists_its_own_reporters_and_a_report_opens_by_its_numbe
     desk.get_by_role("button", name="打开", exact=True).click()
     expect(desk.locator("#p-id")).to_have_text(f"#{hazards['孙师傅']}")
     expect(desk.locator("#propose-form")).to_be_visible()
+
+
+def test_more_than_six_after_photos_are_refused_with_a_word_not_cut(
+    app, live_server, open_page, tmp_path
+):
+    # The seventh photo on was dropped without a word: the fix went in with six.
+    unit = unit_page_of_a_forwarded_report(app, live_server, open_page)
+    photos = []
+    for n in range(7):
+        path = tmp_path / f"after-{n}.jpg"
+        path.write_bytes(make_jpeg(320, 240, color=(40, 20 * n, 60)))
+        photos.append(str(path))
+    unit.get_by_label("整改说明").fill("已清理堵塞的安全出口")
+    unit.set_input_files("#rectify-photos", photos)
+    unit.get_by_role("button", name="提交整改").click()
+    expect(unit.locator("#action-error")).to_have_text(
+        "最多 6 张整改后照片，已选 7 张：请重新选择。"
+    )
+    expect(unit.locator("#u-status")).to_have_text("已转交责任单位")  # nothing was sent

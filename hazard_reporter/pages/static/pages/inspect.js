@@ -341,11 +341,13 @@
     D.showMessage($("action-error"), "");
     D.showMessage($("action-done"), "");
     var id = state.current.id;
+    var here = function () { return state.current && state.current.id === id; };
     D.api("POST", "/api/v1/reports/" + id + "/" + action, body || {}).then(function (report) {
+      loadQueue();
+      if (!here()) { return; } // another report was opened meanwhile: leave it on screen
       renderReport(report);
       D.showMessage($("action-done"), t("done"));
-      loadQueue();
-    }, function (e) { D.showMessage($("action-error"), e.message); });
+    }, function (e) { if (here()) { D.showMessage($("action-error"), e.message); } });
   }
 
   function withReason(input, action) {

@@ -98,9 +98,11 @@
     var note = $("rectify-note").value.trim();
     var files = $("rectify-photos").files;
     if (!note || !files || !files.length) { failed({ message: t("rectify_missing") }); return; }
+    // Said, not cut: the photos past the sixth had been left out without a word.
+    if (files.length > 6) { failed({ message: t("rectify_too_many", { n: files.length }) }); return; }
     var form = new FormData();
     form.append("note", note);
-    Array.prototype.slice.call(files, 0, 6).forEach(function (file) {
+    Array.prototype.forEach.call(files, function (file) {
       form.append("photos", file, file.name);
     });
     $("act-rectify").disabled = true;
