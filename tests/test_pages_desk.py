@@ -629,3 +629,57 @@ def test_more_than_six_after_photos_are_refused_with_a_word_not_cut(
         "最多 6 张整改后照片，已选 7 张：请重新选择。"
     )
     expect(unit.locator("#u-status")).to_have_text("已转交责任单位")  # nothing was sent
+
+
+def test_a_row_commends_the_hazards_ticked(app, live_server, open_page):
+    # A row commended all its hazards at once: one of them already praised at that level
+    # refused the whole row, and a reporter's new hazard could not be praised again.
+    from hazard_reporter.reports.models import Report
+
+    first = verified_hazards(app, {"周师傅": "13724680021"})["周师傅"]
+    with app.app_context():
+        old = db.session.get(Report, first)
+        second = Report(
+            sector="gas_network",
+            description="食堂燃气软管老化",
+            status="verified",
+            severity="red",
+            location_source="device",
+            region_code="510703",
+            submitted_at=old.submitted_at,
+            anonymous=False,
+            reporter_id=old.reporter_id,
+            request_fingerprint="y",
+        )
+        db.session.add(second)
+        db.session.commit()
+        second_id, reporter_id = second.id, old.reporter_id
+        db.session.remove()
+    committee = make_user(app, "committee")
+    praised = app.test_client().post(
+        "/api/v1/commendations",
+        headers=committee["headers"],
+        json={
+            "reporter_id": reporter_id,
+            "report_ids": [first],
+            "level": "timely_praise",
+            "reason": "r",
+        },
+    )
+    assert praised.status_code == 201, praised.json
+
+    board = open_page(DESK, mobile=False)
+    board.goto(f"{live_server}/committee")
+    sign_in(board, committee)
+    board.get_by_role("button", name="表彰 周师傅").click()
+    expect(board.locator("#commend-reports input")).to_have_count(2)
+    board.get_by_label(f"#{first}").uncheck()
+    board.get_by_label("表彰理由").fill("又发现燃气软管老化")
+    board.get_by_role("button", name="确认授予").click()
+    expect(board.locator("#commend-done")).to_have_text("已授予周师傅“及时表扬”。")
+    with app.app_context():
+        from hazard_reporter.awards.models import Commendation
+
+        granted = [c.report_ids for c in db.session.query(Commendation).order_by(Commendation.id)]
+        db.session.remove()
+    assert granted == [[first], [second_id]]

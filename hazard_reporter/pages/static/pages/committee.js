@@ -143,10 +143,32 @@
     $("commend-done").textContent = say();
   }
 
+  /** A box per hazard of the row, all ticked: one commended at this level already is left out. */
+  function hazardBoxes(row) {
+    var box = $("commend-reports");
+    box.replaceChildren();
+    (row.report_ids || []).forEach(function (id) {
+      var label = document.createElement("label");
+      label.className = "check";
+      var input = document.createElement("input");
+      input.type = "checkbox";
+      input.value = String(id);
+      input.checked = true;
+      label.append(input, " #" + id);
+      box.append(label);
+    });
+  }
+
+  function chosenHazards() {
+    return Array.prototype.filter.call($("commend-reports").querySelectorAll("input"),
+      function (input) { return input.checked; }).map(function (input) { return Number(input.value); });
+  }
+
   function openCommend(row, button) {
     commending = row;
     commendButton = button;
     whoText();
+    hazardBoxes(row);
     $("commend-level").selectedIndex = 0;
     $("commend-reason").value = "";
     D.showMessage($("commend-error"), "");
@@ -171,8 +193,9 @@
     if (!row) { return; }
     if (!reason) { D.showMessage($("commend-error"), D.t("reason_missing")); return; }
     var level = $("commend-level").value;
-    var body = { reporter_id: row.reporter_id, report_ids: row.report_ids, level: level,
-                 reason: reason };
+    var reports = chosenHazards();
+    if (!reports.length) { D.showMessage($("commend-error"), D.t("commend_no_report")); return; }
+    var body = { reporter_id: row.reporter_id, report_ids: reports, level: level, reason: reason };
     if ($("a-campaign").value) { body.campaign_id = Number($("a-campaign").value); }
     $("commend-submit").disabled = true;
     D.api("POST", "/api/v1/commendations", body).then(function () {
