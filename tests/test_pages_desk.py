@@ -683,3 +683,18 @@ def test_a_row_commends_the_hazards_ticked(app, live_server, open_page):
         granted = [c.report_ids for c in db.session.query(Commendation).order_by(Commendation.id)]
         db.session.remove()
     assert granted == [[first], [second_id]]
+
+
+def test_a_sign_in_that_ended_brings_the_form_back(app, live_server, open_page):
+    # An expired sign-in left the desk on screen, each action answering 请先登录, and no form.
+    inspector = make_user(app, "inspector", regions=["510000"])
+    desk = open_page(DESK, mobile=False)
+    desk.goto(f"{live_server}/inspect")
+    sign_in(desk, inspector)
+    desk.context.clear_cookies()  # the session's end, as far as the page can tell
+    desk.get_by_role("button", name="刷新").click()
+    expect(desk.locator("#signin-form")).to_be_visible()
+    expect(desk.locator("#signin-error")).to_have_text("登录已过期，请重新登录。")
+    expect(desk.locator("#workspace")).to_be_hidden()
+    sign_in(desk, inspector)
+    expect(desk.locator("#workspace")).to_be_visible()

@@ -19,6 +19,7 @@
       signout: "退出",
       signed_in_as: "已登录：{name}",
       signin_missing: "请填写手机号和密码。",
+      session_ended: "登录已过期，请重新登录。",
       queue_heading: "待办队列",
       filter_severity: "风险等级",
       filter_status: "状态",
@@ -145,6 +146,7 @@
       signout: "Sign out",
       signed_in_as: "Signed in: {name}",
       signin_missing: "Enter the phone number and the password.",
+      session_ended: "The sign-in has expired: sign in again.",
       queue_heading: "Queue",
       filter_severity: "Risk level",
       filter_status: "Status",
@@ -327,12 +329,17 @@
         if (response.ok) { return data; }
         var message = data && data.error && data.error.message ? String(data.error.message)
           : "HTTP " + response.status;
+        if (response.status === 401 && !anonymous) { signedOut(); } // the session ran out
         throw new ApiError(response.status, message);
       });
     }, function () {
       throw new ApiError(0, t("network_error"));
     });
   }
+
+  var signedOutHooks = [];
+
+  function signedOut() { signedOutHooks.forEach(function (fn) { fn(); }); }
 
   function showMessage(el, message) {
     el.textContent = message || "";
@@ -359,6 +366,16 @@
     listeners.push(whoText);
 
     function enter(u) { user = u; whoText(); shown(true); onSignedIn(u); }
+
+    // A request refused because the sign-in ended (it expired, or another tab signed out): the
+    // form comes back, saying why, rather than each action answering 请先登录.
+    signedOutHooks.push(function () {
+      if (!user) { return; }
+      user = null;
+      setCsrf("");
+      shown(false);
+      showMessage(error, t("session_ended"));
+    });
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();
