@@ -47,7 +47,8 @@
       cell(tr, row.points);
       cell(tr, (row.report_ids || []).map(function (id) { return "#" + id; }).join(", "));
       cell(tr, (row.reasons || []).join("；"));
-      cell(tr, row.level ? D.t("level_" + (LEVEL_BY_LABEL[row.level] || ""), {}) : "");
+      var level = row.level && LEVEL_BY_LABEL[row.level];
+      cell(tr, level ? D.t("level_" + level) : row.level || "");
       var action = document.createElement("td");
       var button = document.createElement("button");
       button.type = "button";
