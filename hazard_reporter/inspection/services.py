@@ -182,7 +182,7 @@ def triage(
 ) -> Report:
     """The inspector confirms the triage of a new report (optionally overriding the colour with
     a reason)."""
-    check_transition(report.status, Status.TRIAGED, move="triage")
+    check_transition(report.status, Status.TRIAGED, move="triage")  # before the colour changes
     previous = report.severity
     if severity:
         _override(report, severity, reason, actor=actor, now=now)

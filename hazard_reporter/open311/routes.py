@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
@@ -34,16 +34,10 @@ REQUEST = f"/requests/<int(max={services.MAX_ID}):request_id>.<fmt>"
 
 
 def _language() -> str:
-    """Open311's ``locale`` argument (``en``, ``zh_CN`` …; a query argument, or a field of a
-    POST's form, already parsed by then), else ``lang`` or Accept-Language."""
-    locale = (request.args.get("locale") or _form_locale() or "").lower()[:2]
+    """Open311's ``locale`` argument (``en``, ``zh_CN`` …; a query argument, or the field a
+    POST's form gave, kept by ``create_request``), else ``lang`` or Accept-Language."""
+    locale = (request.args.get("locale") or g.get("open311_locale") or "").lower()[:2]
     return locale if locale in ("zh", "en") else request_language()
-
-
-def _form_locale() -> str | None:
-    # Only a form already read: reading it here would parse (and spool) a request's upload.
-    form = request.__dict__.get("form")
-    return form.get("locale") if form is not None else None
 
 
 def _require_json(fmt: str) -> None:
@@ -90,6 +84,7 @@ def get_request(request_id: int, fmt: str) -> list[dict]:
 def create_request(fmt: str) -> tuple[list[dict], int]:
     """File a hazard: ``service_code``, ``lat``/``long``, ``description``, ``media`` file(s)."""
     _require_json(fmt)
+    g.open311_locale = request.form.get("locale")  # for the answer and any error that follows
     submission = services.parse_submission(
         request.form,
         # A browser's empty file input sends a part without a filename: no photo, not an empty one.
