@@ -703,7 +703,10 @@ def test_a_sign_in_that_ended_brings_the_form_back(app, live_server, open_page):
     inspector = make_user(app, "inspector", regions=["510000"])
     desk = open_page(DESK, mobile=False)
     desk.goto(f"{live_server}/inspect")
-    sign_in(desk, inspector)
+    # The queue the sign-in asks for is answered first: a 401 to it would bring the form back
+    # before the click below could be made.
+    with desk.expect_response(lambda response: "/api/v1/inspect/queue" in response.url):
+        sign_in(desk, inspector)
     end_sign_ins(app, inspector)  # it expired, or another tab signed out
     desk.get_by_role("button", name="刷新").click()
     expect(desk.locator("#signin-form")).to_be_visible()
@@ -711,3 +714,34 @@ def test_a_sign_in_that_ended_brings_the_form_back(app, live_server, open_page):
     expect(desk.locator("#workspace")).to_be_hidden()
     sign_in(desk, inspector)
     expect(desk.locator("#workspace")).to_be_visible()
+
+
+def test_a_late_refusal_of_a_request_sent_before_the_sign_in_keeps_the_desk(
+    app, live_server, open_page
+):
+    # The page asks at load whether a session is live. Answered 401 after the worker had signed
+    # in (a slow network), that answer took the new sign-in for ended and brought the form back.
+    inspector = make_user(app, "inspector", regions=["510000"])
+    desk = open_page(DESK, mobile=False)
+    held = []
+
+    def hold_the_first_look(route):
+        if route.request.method == "GET" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    desk.route("**/api/v1/auth/session", hold_the_first_look)
+    desk.goto(f"{live_server}/inspect")
+    expect(desk.locator("#signin-form")).to_be_visible()
+    with desk.expect_response(lambda response: "/api/v1/inspect/queue" in response.url):
+        sign_in(desk, inspector)
+    assert len(held) == 1
+    held[0].fulfill(
+        status=401,
+        json={"error": {"code": "unauthenticated", "message": "请先登录"}},
+    )
+    desk.get_by_role("button", name="刷新").click()
+    expect(desk.locator("#queue-error")).to_be_hidden()
+    expect(desk.locator("#workspace")).to_be_visible()
+    expect(desk.locator("#signin-form")).to_be_hidden()

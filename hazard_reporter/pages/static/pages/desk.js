@@ -316,6 +316,7 @@
   /** Call the API; JSON bodies are sent as JSON, FormData as multipart. Resolves to the body. */
   function api(method, path, body, options) {
     var anonymous = Boolean(options && options.anonymous); // a unit's signed link: no cookie
+    var asOf = signInsSeen; // a 401 to a request sent before this sign-in is not about it
     var headers = { "Accept": "application/json", "Accept-Language": I.acceptLanguage() };
     var init = { method: method, headers: headers, cache: "no-store",
                  credentials: anonymous ? "omit" : "same-origin" };
@@ -329,7 +330,9 @@
         if (response.ok) { return data; }
         var message = data && data.error && data.error.message ? String(data.error.message)
           : "HTTP " + response.status;
-        if (response.status === 401 && !anonymous) { signedOut(); } // the session ran out
+        if (response.status === 401 && !anonymous && asOf === signInsSeen) {
+          signedOut(); // the session ran out
+        }
         throw new ApiError(response.status, message);
       });
     }, function () {
@@ -338,6 +341,7 @@
   }
 
   var signedOutHooks = [];
+  var signInsSeen = 0;
 
   function signedOut() { signedOutHooks.forEach(function (fn) { fn(); }); }
 
@@ -365,7 +369,7 @@
     }
     listeners.push(whoText);
 
-    function enter(u) { user = u; whoText(); shown(true); onSignedIn(u); }
+    function enter(u) { signInsSeen += 1; user = u; whoText(); shown(true); onSignedIn(u); }
 
     // A request refused because the sign-in ended (it expired, or another tab signed out): the
     // form comes back, saying why, rather than each action answering 请先登录.
