@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from hazard_reporter.core.db import utcnow
 from hazard_reporter.extensions import db
@@ -52,7 +53,8 @@ def test_a_report_names_photos_uploaded_straight_to_the_bucket(s3_app):
     assert body["location"]["source"] == "exif"  # the metadata was read from the object itself
     with s3_app.app_context():
         stored = db.session.get(Photo, body["photos"][0]["id"])
-        assert stored.original_key == key  # kept where the phone put it: no second copy
+        assert stored.upload_key == key and stored.original_key.startswith("originals/")
+        assert s3_app.extensions["hazard_storage"].read(stored.original_key) == photo
         assert stored.sha256 == hashlib.sha256(photo).hexdigest()
         assert stored.size_bytes == len(photo)
 
@@ -130,9 +132,10 @@ def test_a_report_naming_one_upload_twice_is_refused_naming_the_field(s3_app):
     assert report_with_keys(client, [key]).status_code == 201  # the upload is still unclaimed
 
 
-def test_unclaimed_uploads_are_removed_after_the_keep_period(s3_app):
+def test_uploads_are_removed_after_the_keep_period(s3_app):
     client = s3_app.test_client()
-    claimed, _ = upload(client, make_jpeg(gps=MIANYANG))
+    photo = make_jpeg(gps=MIANYANG)
+    claimed, _ = upload(client, photo)
     unclaimed, _ = upload(client, make_jpeg(gps=MIANYANG))
     assert report_with_keys(client, [claimed]).status_code == 201
     storage = s3_app.extensions["hazard_storage"]
@@ -140,8 +143,53 @@ def test_unclaimed_uploads_are_removed_after_the_keep_period(s3_app):
     with s3_app.app_context():
         assert remove_unclaimed_uploads(db.session, storage, now=utcnow(), keep=keep) == 0
         later = utcnow() + keep + timedelta(minutes=1)
-        assert remove_unclaimed_uploads(db.session, storage, now=later, keep=keep) == 1
-    assert storage.exists(claimed) and not storage.exists(unclaimed)
+        assert remove_unclaimed_uploads(db.session, storage, now=later, keep=keep) == 2
+        kept = db.session.scalars(select(Photo.original_key)).one()
+    # The claimed upload went too: its report keeps the bytes it checked under a key of its own.
+    assert not storage.exists(claimed) and not storage.exists(unclaimed)
+    assert storage.read(kept) == photo
+
+
+def test_an_upload_claimed_before_its_key_was_kept_apart_stays(s3_app):
+    # Photos claimed before migration 0014 kept their upload's key as their original.
+    client = s3_app.test_client()
+    key, _ = upload(client, make_jpeg(gps=MIANYANG))
+    assert report_with_keys(client, [key]).status_code == 201
+    storage = s3_app.extensions["hazard_storage"]
+    keep = timedelta(hours=s3_app.config["UPLOAD_KEEP_HOURS"])
+    with s3_app.app_context():
+        photo = db.session.scalars(select(Photo)).one()
+        photo.original_key = key
+        db.session.commit()
+        later = utcnow() + keep + timedelta(minutes=1)
+        assert remove_unclaimed_uploads(db.session, storage, now=later, keep=keep) == 0
+    assert storage.exists(key)
+
+
+def test_an_upload_written_again_after_its_report_took_it_changes_nothing(s3_app):
+    # The presigned POST stays good for HAZARD_S3_PRESIGN_SECONDS after the report claimed the
+    # upload: whoever holds it could replace the evidence behind its recorded sha256.
+    client = s3_app.test_client()
+    photo = make_jpeg(gps=MIANYANG)
+    ticket = client.post("/api/v1/uploads", json={"content_type": "image/jpeg"}).get_json()
+
+    def send(data: bytes) -> int:
+        files = {"file": ("photo", data, "image/jpeg")}
+        return requests.post(
+            ticket["url"], data=ticket["fields"], files=files, timeout=10
+        ).status_code
+
+    assert send(photo) < 300
+    response = report_with_keys(client, [ticket["key"]])
+    assert response.status_code == 201, response.get_json()
+    other = make_jpeg(640, 480)
+    assert send(other) < 300  # the bucket takes it: the form has not expired
+    storage = s3_app.extensions["hazard_storage"]
+    assert storage.read(ticket["key"]) == other
+    with s3_app.app_context():
+        stored = db.session.get(Photo, response.get_json()["photos"][0]["id"])
+        assert storage.read(stored.original_key) == photo
+        assert stored.sha256 == hashlib.sha256(storage.read(stored.original_key)).hexdigest()
 
 
 def test_an_upload_near_the_end_of_its_keep_period_is_not_claimed(s3_app, monkeypatch):
@@ -217,3 +265,34 @@ def test_phones_get_links_and_upload_forms_at_the_public_endpoint(tmp_path, s3_e
     app = build_app(tmp_path, **settings, S3_PUBLIC_ENDPOINT_URL="https://oss.example.cn")
     ticket = app.test_client().post("/api/v1/uploads", json={"content_type": "image/png"})
     assert ticket.get_json()["url"].startswith("https://oss.example.cn")
+
+
+def test_two_reports_taking_one_upload_at_once_get_one_201_and_one_409(s3_app, monkeypatch):
+    # Both pass the look-up for a report holding the upload before either is written: the
+    # upload's key is unique among the photos, so the second write fails and is answered 409.
+    import threading
+
+    from hazard_reporter.reports import services
+
+    store = services.store_originals
+    both_checked = threading.Barrier(2, timeout=10)
+
+    def store_when_both_checked(*args, **kwargs):
+        both_checked.wait()
+        return store(*args, **kwargs)
+
+    monkeypatch.setattr(services, "store_originals", store_when_both_checked)
+    key, _ = upload(s3_app.test_client(), make_jpeg(gps=MIANYANG))
+    answers: list[int] = []
+
+    def send() -> None:
+        answers.append(report_with_keys(s3_app.test_client(), [key]).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(answers) == [201, 409]
+    with s3_app.app_context():
+        assert db.session.scalars(select(Photo.upload_key)).all() == [key]

@@ -41,6 +41,9 @@ class Photo(db.Model):
 
     # The original is private evidence: stored unaltered, never served to the public.
     original_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # The key a phone uploaded it to (direct uploads): claimed once. The checked bytes are kept
+    # under ``original_key``, as the upload's presigned POST may write that key again.
+    upload_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
     format: Mapped[str] = mapped_column(String(8))

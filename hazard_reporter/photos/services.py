@@ -115,18 +115,19 @@ def original_key(now: datetime, extension: str) -> str:
 
 
 def original_keys(photos: list[CheckedPhoto], *, now: datetime) -> list[str]:
-    """Where each original is to be kept: a fresh key, or the key a phone uploaded it to."""
-    return [p.stored_key or original_key(now, p.image.format.extension) for p in photos]
+    """Where each original is to be kept: a fresh key each, a phone's direct upload included
+    (its presigned POST may write the upload's key again until it expires; what was checked is
+    what is kept)."""
+    return [original_key(now, p.image.format.extension) for p in photos]
 
 
 def store_originals(storage: Storage, photos: list[CheckedPhoto], keys: list[str]) -> None:
     """Store every original durably under its key (``original_keys``), or none: on failure the
-    ones stored are removed. A photo uploaded straight to the bucket stays where it is."""
+    ones stored are removed. A direct upload is stored from the copy that was checked; the
+    upload itself stays for a retry to name, until the sweep removes it."""
     stored: list[str] = []
     try:
         for photo, key in zip(photos, keys, strict=True):
-            if photo.stored_key is not None:
-                continue
             photo.stream.seek(0)
             storage.put(key, photo.stream, photo.image.format.mime)
             stored.append(key)
@@ -134,12 +135,6 @@ def store_originals(storage: Storage, photos: list[CheckedPhoto], keys: list[str
         # Not only StorageUnavailable: whatever stops the loop, the ones stored go.
         discard(storage, stored)
         raise
-
-
-def written_keys(photos: list[CheckedPhoto], keys: list[str]) -> list[str]:
-    """The keys this submission wrote itself (a failed one removes these, never a phone's upload,
-    which the phone may name again when it retries)."""
-    return [key for photo, key in zip(photos, keys, strict=False) if photo.stored_key is None]
 
 
 # --- direct uploads: phone to bucket ----------------------------------------------------------
@@ -214,7 +209,7 @@ def ensure_unclaimed(
                 hours = round(keep / timedelta(hours=1))
                 raise UploadExpired(field="upload_keys", key=photo.stored_key, hours=hours)
     if keys:
-        taken = session.scalar(select(Photo.original_key).where(Photo.original_key.in_(keys)))
+        taken = session.scalar(select(Photo.upload_key).where(Photo.upload_key.in_(keys)))
         if taken is not None:
             raise UploadAlreadyUsed(field="upload_keys", key=taken)
 
@@ -235,6 +230,7 @@ def build_photo(checked: CheckedPhoto, key: str, position: int, captured_at) -> 
     return Photo(
         position=position,
         original_key=key,
+        upload_key=checked.stored_key,
         sha256=checked.sha256,
         size_bytes=checked.size,
         format=checked.image.format.value,
@@ -430,8 +426,11 @@ def pending_photo_ids(
 def remove_unclaimed_uploads(
     session: Session, storage: Storage, *, now: datetime, keep: timedelta, days: int = 3
 ) -> int:
-    """Remove the phones' direct uploads that no report claimed within ``keep`` (reports stop
-    claiming them ``CLAIM_MARGIN`` before, so none is removed as it is claimed). Only the last
+    """Remove the phones' direct uploads older than ``keep``: those no report claimed (reports
+    stop claiming them ``CLAIM_MARGIN`` before, so none is removed as it is claimed), and those
+    claimed, whose checked bytes a report keeps under its own key (until then a retry of that
+    report may name them). Uploads claimed before migration 0014 are their photos' originals and
+    stay. Only the last
     few days' folders past ``keep`` are listed (uploads are filed by day), so the sweep stays
     cheap however many claimed uploads the bucket holds; returns how many were removed."""
     cutoff = now - keep

@@ -44,7 +44,6 @@ from hazard_reporter.photos.services import (
     original_keys,
     start_syncing,
     store_originals,
-    written_keys,
 )
 from hazard_reporter.regions import services as regions
 from hazard_reporter.reports import access
@@ -318,7 +317,6 @@ def submit_report(
     # Stored only now, so that the upload's fsync (started as soon as the body was in) had the
     # checks and the making of the report to run in; the report is committed after it.
     store_originals(storage, checked, keys)
-    written = written_keys(checked, keys)
     committing = False
     try:
         _insert_report(session, report)
@@ -339,7 +337,7 @@ def submit_report(
         _commit_keeping_state(session)
     except IntegrityError:
         # Another request with the same Idempotency-Key committed first: answer with its report.
-        _abandon(session, storage, written)
+        _abandon(session, storage, keys)
         winner = (
             _find_by_key(session, submission.idempotency_key)
             if submission.idempotency_key
@@ -357,10 +355,10 @@ def submit_report(
             with contextlib.suppress(DBAPIError):
                 session.rollback()
             raise
-        _abandon(session, storage, written)
+        _abandon(session, storage, keys)
         raise
     except Exception:
-        _abandon(session, storage, written)
+        _abandon(session, storage, keys)
         raise
     return Intake(report, token, photo_ids=photo_ids, photos_seen_before=seen_before)
 
