@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import uuid
 
 import pytest
@@ -105,3 +107,44 @@ def test_postgresql_migrations_match_the_models():
         with engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+def test_photos_claimed_from_uploads_before_0014_keep_their_claim(tmp_path):
+    # Before 0014 a claimed upload was its photo's original: the key the claim is now looked up
+    # by is filled from it, so the upload cannot be claimed by a second report after upgrading.
+    from hazard_reporter.photos.services import ensure_unclaimed
+
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "STORAGE": "memory"}
+    )
+    uploaded = "uploads/2026/12/01/" + "a" * 32
+    with app.app_context():
+        upgrade(revision="0013_delivery_retry_from")
+        with contextlib.closing(sqlite3.connect(tmp_path / "m.db")) as connection, connection:
+            connection.execute(
+                "INSERT INTO reports (id, sector, description, status, severity, "
+                "location_source, submitted_at, anonymous, immediate_danger, "
+                "request_fingerprint, flags) VALUES (1, 'other', 'd', 'submitted', 'blue', "
+                "'region', '2026-12-01 00:00:00', 1, 0, '', '[]')"
+            )
+            for position, key in enumerate((uploaded, "originals/2026/12/01/b.jpg")):
+                connection.execute(
+                    "INSERT INTO photos (report_id, position, kind, original_key, sha256, "
+                    "size_bytes, format, width, height, metadata, derivatives, "
+                    "derivatives_attempts, created_at) VALUES (1, ?, 'report', ?, ?, 1, 'jpeg', "
+                    "1, 1, '{}', 'pending', 0, '2026-12-01 00:00:00')",
+                    (position, key, "c" * 64),
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            claims = connection.execute(text("SELECT upload_key FROM photos ORDER BY id")).all()
+        assert [row[0] for row in claims] == [uploaded, None]
+
+        class Claimed:
+            stored_key, uploaded_at = uploaded, None
+
+        with pytest.raises(Exception, match="upload") as refused:
+            ensure_unclaimed(db.session, [Claimed()])
+        assert refused.type.__name__ == "UploadAlreadyUsed"
+        db.session.remove()
+        db.engine.dispose()
