@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from sqlalchemy import select
 
 from hazard_reporter import create_app
 from hazard_reporter.core.db import utcnow
@@ -895,3 +896,58 @@ def test_a_retried_dead_delivery_gets_a_whole_retry_window_again(app):
             db.session.refresh(delivery)
     assert first_life >= timedelta(hours=72)
     assert now - retried >= timedelta(hours=72)
+
+
+@pytest.mark.parametrize(
+    ("first", "sent"),
+    [(b"", False), (b"HTTP/1.1 200 OK\r\n", True)],
+    ids=["status line", "headers"],
+)
+def test_an_endpoint_dripping_its_answer_before_the_body_does_not_hold_the_worker(
+    app, monkeypatch, first, sent
+):
+    # requests' timeouts are per read: a status line or headers sent a byte at a time, each
+    # within the read timeout, held the delivery worker for as long as the endpoint liked.
+    from hazard_reporter.deliveries import channels
+
+    monkeypatch.setattr(channels, "ANSWER_SECONDS", 1)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def drip():
+        connection, _ = listener.accept()
+        with connection:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += connection.recv(65536)
+            try:
+                connection.sendall(first)
+                for _ in range(40):  # 10 s in all, the answer never complete
+                    time.sleep(0.25)
+                    connection.sendall(b"x-h")
+            except OSError:
+                pass  # the sender hung up: what is wanted
+
+    threading.Thread(target=drip, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    with app.app_context():
+        services.enqueue(
+            db.session,
+            kind="report.forwarded",
+            payload=forwarded_payload(),
+            now=utcnow(),
+            targets=[{"type": "webhook", "url": url, "secret": SECRET}],
+        )
+        db.session.commit()
+        started = time.monotonic()
+        result = services.process_due(db.session, now=utcnow(), config=app.config)
+        held = time.monotonic() - started
+        [delivery] = db.session.scalars(select(Delivery)).all()
+    listener.close()
+    assert held < 5, held
+    if sent:  # a 200 came in time: the unit's system took the message, as with a slow body
+        assert result.sent == 1 and delivery.status == "sent"
+    else:  # no answer: tried again later, the error naming the host and not the URL
+        assert result.sent == 0 and delivery.status == "pending"
+        assert "webhook 127.0.0.1" in delivery.last_error and url not in delivery.last_error

@@ -41,12 +41,15 @@ every title contains).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import html
 import json
 import smtplib
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -59,6 +62,9 @@ from zoneinfo import ZoneInfo
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from hazard_reporter.deliveries.models import Channel
 from hazard_reporter.sectors.models import Sector
@@ -366,29 +372,101 @@ def _host(url: str) -> str:
     return parts.netloc.rpartition("@")[2] or "?"
 
 
+# The sockets of the request this thread is sending, for its deadline to cut (see _post).
+_sending = threading.local()
+
+
+def _noted(sock: socket.socket) -> socket.socket:
+    sockets = getattr(_sending, "sockets", None)
+    if sockets is not None:
+        sockets.append(sock)
+    return sock
+
+
+class _NotedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _noted(super()._new_conn())
+
+
+class _NotedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _noted(super()._new_conn())
+
+
+class _NotedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _NotedHTTPConnection
+
+
+class _NotedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _NotedHTTPSConnection
+
+
+class _NotingAdapter(HTTPAdapter):
+    """requests' adapter, its connections noting their sockets in ``_sending``."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _NotedHTTPPool, "https": _NotedHTTPSPool}
+
+
+class _Deadline:
+    """Shut the noted sockets ANSWER_SECONDS after the start, whatever the request is waiting
+    for: requests' timeouts are per read, so an endpoint sending its status line, headers or
+    TLS handshake a byte at a time, each within the read timeout, held the worker as long as it
+    liked."""
+
+    def __init__(self, seconds: float):
+        self.sockets: list[socket.socket] = []
+        self.passed = threading.Event()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def _cut(self) -> None:
+        self.passed.set()
+        for sock in list(self.sockets):
+            with contextlib.suppress(OSError):  # closed already
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Deadline:
+        _sending.sockets = self.sockets
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _sending.sockets = None
+
+
 def _post(url: str, what: str, **kwargs: Any) -> requests.Response:
-    """POST once; the answer's body is read as it comes, up to ANSWER_BYTES and until
-    ANSWER_SECONDS after the request started (an endpoint answering a byte at a time, each within
-    the read timeout, had held the worker for as long as it liked)."""
+    """POST once, all of it within ANSWER_SECONDS: the request, the answer's status and headers,
+    and as much of its body (up to ANSWER_BYTES) as has come by then. An answer whose status
+    came in time stands, its body cut where the deadline found it."""
     if not url.startswith(("https://", "http://")):
         raise DeliveryFailed(f"{what}: the URL must be http(s)", permanent=True)
-    started = time.monotonic()
     try:
-        response = requests.post(
-            url, timeout=HTTP_TIMEOUT, allow_redirects=False, stream=True, **kwargs
-        )
-        try:
-            body = bytearray()
-            while len(body) < ANSWER_BYTES and time.monotonic() - started < ANSWER_SECONDS:
-                piece = response.raw.read1(ANSWER_BYTES - len(body), decode_content=True)
-                if not piece:
-                    break
-                body += piece
-            response._content = bytes(body)  # what .json() and .text read
-        finally:
-            response.close()
-        return response
-    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        with requests.Session() as session, _Deadline(ANSWER_SECONDS) as deadline:
+            session.mount("http://", _NotingAdapter())
+            session.mount("https://", _NotingAdapter())
+            response = session.post(
+                url, timeout=HTTP_TIMEOUT, allow_redirects=False, stream=True, **kwargs
+            )
+            try:
+                body = bytearray()
+                while len(body) < ANSWER_BYTES and not deadline.passed.is_set():
+                    try:
+                        piece = response.raw.read1(ANSWER_BYTES - len(body), decode_content=True)
+                    except (OSError, urllib3.exceptions.HTTPError):
+                        if deadline.passed.is_set():
+                            break  # cut off by the deadline: the status stands
+                        raise
+                    if not piece:
+                        break
+                    body += piece
+                response._content = bytes(body)  # what .json() and .text read
+            finally:
+                response.close()
+            return response
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         # The exception's text repeats the URL (and its token): only its class is kept.
         raise DeliveryFailed(f"{what} {_host(url)}: {type(exc).__name__}") from None
 
