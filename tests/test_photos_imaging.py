@@ -289,6 +289,37 @@ def test_broken_photos_of_accepted_formats_are_unreadable(data):
         inspect(data)
 
 
+def heic_running_to_the_end() -> bytes:
+    """The suite's HEIC with its last box (the image data) said to run to the end of the file
+    (size 0): only the item locations can tell it was cut short."""
+    data = bytearray(make_heic())
+    mdat = data.index(b"mdat") - 4
+    data[mdat : mdat + 4] = bytes(4)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("decode", [True, False], ids=["decoded", "undecoded"])
+@pytest.mark.parametrize(
+    "build",
+    [lambda: make_heic()[:-100], lambda: heic_running_to_the_end()[:-100]],
+    ids=["box-past-the-end", "item-past-the-end"],
+)
+def test_a_heic_cut_short_at_its_end_is_unreadable(build, decode):
+    # libheif decodes the tiles it has and fills the rest with green, without a word: a photo
+    # losing its last part on the way had been kept as evidence.
+    whole_size = len(make_heic())
+    data = build()
+    assert len(data) == whole_size - 100
+    with pytest.raises(errors.UnreadablePhoto):
+        inspect_image(io.BytesIO(data), filename="a.heic", max_pixels=MAX_PIXELS, decode=decode)
+
+
+def test_a_whole_heic_whose_data_runs_to_the_end_is_accepted():
+    data = heic_running_to_the_end()
+    checked = inspect_image(io.BytesIO(data), filename="a.heic", max_pixels=MAX_PIXELS)
+    assert checked.format is ImageFormat.HEIF
+
+
 EMPTY_CHUNK = b"\x00\x00\x00\x00teSt\x4d\xfb\x5a\xae"  # an empty ancillary PNG chunk, valid CRC
 
 
@@ -782,6 +813,22 @@ def test_a_real_jpeg_passes_undecoded_whole_and_is_unreadable_cut_in_half(rel):
             max_pixels=MAX_PIXELS,
             decode=False,
         )
+
+
+@requires_corpus
+@pytest.mark.parametrize("rel", [e["file"] for e in entries("heic")], ids=str)
+def test_a_real_heic_passes_whole_and_is_unreadable_cut_anywhere(rel):
+    # Cut in its image data, in its last bytes, or (Samsung's) in the boxes after the data.
+    # Undecoded, so the 200-megapixel one is read too.
+    data = corpus_path(rel).read_bytes()
+    pixels = 250_000_000
+    whole = inspect_image(io.BytesIO(data), filename="a.heic", max_pixels=pixels, decode=False)
+    assert whole.format is ImageFormat.HEIF
+    for kept in (len(data) // 2, len(data) - 1000, len(data) - 1):
+        with pytest.raises(errors.UnreadablePhoto):
+            inspect_image(
+                io.BytesIO(data[:kept]), filename="b.heic", max_pixels=pixels, decode=False
+            )
 
 
 @requires_corpus

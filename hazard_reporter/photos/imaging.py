@@ -403,7 +403,8 @@ class InspectedImage:
 def _looks_complete(fp: BinaryIO, fmt: ImageFormat) -> bool:
     """Whether the file still has its end: the end-of-image marker that closes a JPEG's main
     picture (found by walking its segments and scans, never the EXIF thumbnail's), a PNG's IEND
-    chunk, a WebP's whole RIFF body. Cheap, without decoding; HEIF is not checked."""
+    chunk, a WebP's whole RIFF body, every box and item location of a HEIF. Cheap, without
+    decoding."""
     fp.seek(0, io.SEEK_END)
     size = fp.tell()
     if fmt is ImageFormat.JPEG:
@@ -422,7 +423,86 @@ def _looks_complete(fp: BinaryIO, fmt: ImageFormat) -> bool:
     if fmt is ImageFormat.PNG:
         fp.seek(max(0, size - 64 * 1024))
         return b"IEND" in fp.read()
+    if fmt is ImageFormat.HEIF:
+        return _heif_is_whole(fp, size)
     return True
+
+
+def _boxes(fp: BinaryIO, start: int, end: int):
+    """The ISO BMFF boxes between ``start`` and ``end``: (type, payload start, box end); a box
+    said to run to the end of its parent (size 0) ends at ``end``."""
+    position = start
+    while position + 8 <= end:
+        fp.seek(position)
+        header = fp.read(16)
+        if len(header) < 8:
+            return
+        size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+        payload = position + 8
+        if size == 1:
+            if len(header) < 16:
+                return
+            size, payload = int.from_bytes(header[8:16], "big"), position + 16
+        elif size == 0:
+            size = end - position
+        if size < payload - position:
+            return
+        yield kind, payload, position + size
+        position += size
+
+
+def _heif_is_whole(fp: BinaryIO, size: int) -> bool:
+    """Whether no top-level box, and no stretch of the file an item's data is located at (the
+    ``iloc`` box), runs past the file's end. libheif decodes a HEIC cut short without a word,
+    the missing tiles green: a photo half lost would pass as evidence."""
+    try:
+        for kind, payload, end in _boxes(fp, 0, size):
+            if end > size:
+                return False
+            if kind == b"meta":  # a full box: 4 bytes of version and flags before its boxes
+                for inner, start, inner_end in _boxes(fp, payload + 4, end):
+                    if inner == b"iloc" and _iloc_end(fp, start, inner_end) > size:
+                        return False
+    except (ValueError, IndexError):
+        return False  # a location table that cannot be read: the decoder would not read it
+    return True
+
+
+def _iloc_end(fp: BinaryIO, start: int, end: int) -> int:
+    """The furthest byte of the file any item's data is located at (ISO/IEC 14496-12, 8.11.3);
+    extents in the ``idat`` box or in other items are within boxes already checked."""
+    fp.seek(start)
+    data = fp.read(min(end - start, 1024 * 1024))
+    position = 0
+
+    def take(width: int) -> int:
+        nonlocal position
+        if width == 0:
+            return 0
+        if position + width > len(data):
+            raise ValueError("iloc cut short")
+        value = int.from_bytes(data[position : position + width], "big")
+        position += width
+        return value
+
+    version = take(1)
+    take(3)  # flags
+    sizes = take(2)
+    offset_size, length_size = sizes >> 12, (sizes >> 8) & 0xF
+    base_offset_size, index_size = (sizes >> 4) & 0xF, sizes & 0xF
+    furthest = 0
+    for _ in range(take(2 if version < 2 else 4)):
+        take(2 if version < 2 else 4)  # item id
+        method = take(2) & 0xF if version in (1, 2) else 0
+        take(2)  # data reference index
+        base = take(base_offset_size)
+        for _ in range(take(2)):
+            if version in (1, 2):
+                take(index_size)
+            offset, length = take(offset_size), take(length_size)
+            if method == 0:  # in this file
+                furthest = max(furthest, base + offset + length)
+    return furthest
 
 
 def _find_after(fp: BinaryIO, needle: bytes, start: int, chunk: int = 1024 * 1024) -> int:
@@ -466,7 +546,8 @@ def inspect_image(
     # The context manager (not close()) leaves the caller's stream open.
     with _open_checked(fp, fmt, head, filename=filename, max_pixels=max_pixels) as image:
         width, height = image.size  # before draft() shrinks it
-        if not decode and not _looks_complete(fp, fmt):
+        # A decode finds other formats cut short; libheif fills a HEIC's missing tiles instead.
+        if (not decode or fmt is ImageFormat.HEIF) and not _looks_complete(fp, fmt):
             raise _unreadable(filename)
         try:
             if decode and fmt is ImageFormat.JPEG:
