@@ -7,6 +7,8 @@ English; ``{name}`` placeholders are filled from the keyword arguments given whe
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
@@ -36,6 +38,101 @@ class HazardError(Exception):
         return self.params
 
 
+# --- what is wrong with a field, in the reader's language ------------------------------------
+
+
+@dataclass(frozen=True)
+class Words:
+    """A detail said in both languages."""
+
+    zh: str
+    en: str
+
+    def message(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+    def __str__(self) -> str:
+        return self.en
+
+
+@dataclass(frozen=True)
+class AtLine:
+    """What is wrong with one line of an uploaded file."""
+
+    line: int
+    detail: Any
+
+    def message(self, lang: str) -> str:
+        said = detail_in(self.detail, lang)
+        return f"line {self.line}: {said}" if lang == "en" else f"第 {self.line} 行：{said}"
+
+    def __str__(self) -> str:
+        return self.message("en")
+
+
+_COMPARISONS = {
+    "greater than or equal to": "≥",
+    "greater than": ">",
+    "less than or equal to": "≤",
+    "less than": "<",
+}
+_COMPARISON = "(" + "|".join(_COMPARISONS) + ") (.+?)"
+# marshmallow's own messages (its fields' and validators' defaults), in Chinese.
+_MARSHMALLOW_ZH: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(rf"^{pattern}$"), zh)
+    for pattern, zh in [
+        (r"Not a valid string\.", "不是文本"),
+        (r"Not a valid utf-8 string\.", "不是有效的 UTF-8 文本"),
+        (r"Not a valid integer\.", "不是整数"),
+        (r"Not a valid number\.", "不是数字"),
+        (r"Not a valid boolean\.", "不是布尔值（true 或 false）"),
+        (r"Not a valid (?:aware |naive )?datetime\.", "不是有效的日期时间"),
+        (r"Not a valid date\.", "不是有效的日期"),
+        (r"Not a valid period of time\.", "不是有效的时长"),
+        (r"Not a valid email address\.", "不是有效的电子邮件地址"),
+        (r"Not a valid URL\.", "不是有效的网址"),
+        (r"Not a valid UUID\.", "不是有效的 UUID"),
+        (r"Not a valid list\.", "不是列表"),
+        (r"Not a valid tuple\.", "不是有效的元组"),
+        (r"Not a valid mapping type\.", "不是对象（键值对）"),
+        (r"Field may not be null\.", "不能为 null"),
+        (r"Invalid value\.", "值无效"),
+        (r"Invalid (?:input )?type\.", "类型不对"),
+        (r"Unknown field\.", "不是可接受的字段"),
+        (r"Number too large\.", "数值过大"),
+        (r"Special numeric values \(nan or infinity\) are not permitted\.", "不能是 NaN 或无穷大"),
+        (r"String does not match expected pattern\.", "格式不对"),
+        (r"Longer than maximum length (\d+)\.", "长度超过上限 {0}"),
+        (r"Shorter than minimum length (\d+)\.", "长度少于 {0}"),
+        (r"Length must be between (\d+) and (\d+)\.", "长度须在 {0} 到 {1} 之间"),
+        (r"Length must be (\d+)\.", "长度须为 {0}"),
+        (r"Must be one of: (.*)\.", "须为其中之一：{0}"),
+        (rf"Must be {_COMPARISON} and {_COMPARISON}\.", "须 {0} {1} 且 {2} {3}"),
+        (rf"Must be {_COMPARISON}\.", "须 {0} {1}"),
+    ]
+]
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def detail_in(detail: Any, lang: str) -> str:
+    """A field's detail (ours, or marshmallow's English) in ``lang``: a detail that knows both
+    languages says its own; ours written ``中文 / English`` gives the side asked for; marshmallow's
+    messages are put into Chinese. Anything else (a value, a name) is shown as it is."""
+    if hasattr(detail, "message"):
+        return detail.message(lang)
+    text = str(detail)
+    zh, slash, en = text.partition(" / ")
+    if slash and _CJK.search(zh) and not _CJK.search(en):
+        return en if lang == "en" else zh
+    if lang == "en":
+        return text
+    for pattern, words in _MARSHMALLOW_ZH:
+        if matched := pattern.match(text):
+            values = [_COMPARISONS.get(v, v) for v in matched.groups()]
+            return words.format(*values)
+    return text
+
+
 # --- generic request errors ------------------------------------------------------------------
 
 
@@ -43,6 +140,9 @@ class ValidationFailed(HazardError):
     status = 422
     code = "validation_error"
     messages = {"zh": "字段“{field}”无效：{detail}", "en": "Field '{field}' is not valid: {detail}"}
+
+    def message_params(self, lang: str) -> dict[str, Any]:
+        return {**self.params, "detail": detail_in(self.params.get("detail", ""), lang)}
 
 
 class MissingField(HazardError):
@@ -589,6 +689,9 @@ class Open311ParameterInvalid(HazardError):
         "zh": "参数“{field}”无效：{detail}",
         "en": "The parameter '{field}' is not valid: {detail}",
     }
+
+    def message_params(self, lang: str) -> dict[str, Any]:
+        return {**self.params, "detail": detail_in(self.params.get("detail", ""), lang)}
 
 
 class Open311ParameterMissing(HazardError):

@@ -326,14 +326,14 @@ def test_units_and_routing_rules_by_csv(client, admin):
         headers=admin,
         content_type="text/csv",
     )
-    assert bad.status_code == 422 and "line 2" in bad.json["error"]["message"]
+    assert bad.status_code == 422 and "第 2 行：slug 须为" in bad.json["error"]["message"]
     nul = client.post(  # Python's csv reads U+0000, PostgreSQL cannot store it
         "/api/v1/units/import",
         data="slug,name_zh,region_code\nx,y,510703\nz,燃\x00气,510703\n".encode(),
         headers=admin,
         content_type="text/csv",
     )
-    assert nul.status_code == 422 and "line 3" in nul.json["error"]["message"]
+    assert nul.status_code == 422 and "第 3 行：含 NUL 字符" in nul.json["error"]["message"]
     rid = post_report(
         client,
         region_code="510703",

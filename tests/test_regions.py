@@ -234,7 +234,16 @@ def test_admins_import_the_hierarchy_through_the_api_too(app, client):
     )
     assert bad.status_code == 422
     error = bad.get_json()["error"]
-    assert error["field"] == "csv" and "line 8" in error["message"]
+    assert error["message"] == "字段“csv”无效：第 8 行：name_zh 不能为空"
+    english = client.post(
+        "/api/v1/regions/import",
+        data=body + b"510803,,,county,510800\n",
+        content_type="text/csv",
+        headers={**admin, "Accept-Language": "en"},
+    )
+    assert english.get_json()["error"]["message"] == (
+        "Field 'csv' is not valid: line 8: name_zh is required"
+    )
 
 
 def test_an_import_racing_another_is_refused_whole_with_a_409(app, client, monkeypatch):

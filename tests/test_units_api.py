@@ -78,7 +78,7 @@ def test_a_units_file_row_the_api_would_refuse_is_refused_naming_its_line(
     assert refused.status_code == 422, refused.json
     error = refused.json["error"]
     assert error["code"] == "validation_error" and error["field"] == "csv"
-    assert error["message"].startswith("字段“csv”无效：line 3: ") and says in error["message"]
+    assert error["message"].startswith("字段“csv”无效：第 3 行：") and says in error["message"]
     slugs = [unit["slug"] for unit in client.get("/api/v1/units", headers=admin).json]
     assert "fc-gas" not in slugs  # all rows or none
 

@@ -8,9 +8,12 @@ from collections.abc import Sequence
 
 from flask import Request
 
-from hazard_reporter.errors import ValidationFailed
+from hazard_reporter.errors import AtLine, ValidationFailed, Words
 
-_SAVE_AS_UTF8 = "save it as CSV UTF-8 (Excel: 另存为 → CSV UTF-8 (逗号分隔))"
+_SAVE_AS_UTF8 = Words(
+    "请另存为 CSV UTF-8（Excel：另存为 → CSV UTF-8 (逗号分隔)）",
+    "save it as CSV UTF-8 (Excel: 另存为 → CSV UTF-8 (逗号分隔))",
+)
 
 
 def csv_text(data: bytes) -> str:
@@ -18,14 +21,19 @@ def csv_text(data: bytes) -> str:
     ValidationFailed saying how to save it (Excel on Chinese Windows writes GBK by default, which
     read as UTF-8 would store every name garbled)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ValidationFailed(field="csv", detail=f"the file is UTF-16; {_SAVE_AS_UTF8}")
+        said = Words(
+            f"文件是 UTF-16 编码；{_SAVE_AS_UTF8.zh}", f"the file is UTF-16; {_SAVE_AS_UTF8}"
+        )
+        raise ValidationFailed(field="csv", detail=said)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise ValidationFailed(
-            field="csv", detail=f"line {line}: not UTF-8 text (GBK?); {_SAVE_AS_UTF8}"
-        ) from None
+        said = Words(
+            f"不是 UTF-8 文本（GBK？）；{_SAVE_AS_UTF8.zh}",
+            f"not UTF-8 text (GBK?); {_SAVE_AS_UTF8}",
+        )
+        raise ValidationFailed(field="csv", detail=AtLine(line, said)) from None
 
 
 def csv_body(request: Request) -> str:
@@ -34,11 +42,13 @@ def csv_body(request: Request) -> str:
     if request.mimetype == "multipart/form-data":
         files = list(request.files.values())
         if len(files) != 1:
-            raise ValidationFailed(
-                field="csv",
-                detail=f"a form must carry exactly one file, not {len(files)}; "
+            said = Words(
+                f"表单须恰好带一个文件，而不是 {len(files)} 个；"
+                "也可把 CSV 本身作为请求体发送（Content-Type: text/csv）",
+                f"a form must carry exactly one file, not {len(files)}; "
                 "or send the CSV itself as the body (Content-Type: text/csv)",
             )
+            raise ValidationFailed(field="csv", detail=said)
         return csv_text(files[0].read())
     return csv_text(request.get_data())
 
@@ -50,7 +60,8 @@ def csv_rows(text: str, columns: Sequence[str]) -> list[tuple[int, dict[str, str
     that is not CSV, raises ValidationFailed naming its line."""
     if "\x00" in text:  # Python's csv reads it, PostgreSQL cannot store it
         line = text.count("\n", 0, text.index("\x00")) + 1
-        raise ValidationFailed(field="csv", detail=f"line {line}: NUL character (U+0000)")
+        said = Words("含 NUL 字符（U+0000）", "NUL character (U+0000)")
+        raise ValidationFailed(field="csv", detail=AtLine(line, said))
     expected = ",".join(columns)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     rows: list[tuple[int, dict[str, str]]] = []
@@ -70,23 +81,27 @@ def csv_rows(text: str, columns: Sequence[str]) -> list[tuple[int, dict[str, str
             cells = dict(zip(header, record, strict=False))
             rows.append((line, {name: cells.get(name, "") for name in header}))
     except csv.Error as exc:
-        raise ValidationFailed(field="csv", detail=f"line {reader.line_num}: {exc}") from None
+        said = Words(f"不是有效的 CSV（{exc}）", f"not valid CSV ({exc})")
+        raise ValidationFailed(field="csv", detail=AtLine(reader.line_num, said)) from None
     if header is None:
-        raise ValidationFailed(
-            field="csv", detail=f"the file is empty; its first line must be the header {expected}"
+        said = Words(
+            f"文件是空的；第一行须为表头 {expected}",
+            f"the file is empty; its first line must be the header {expected}",
         )
+        raise ValidationFailed(field="csv", detail=said)
     return rows
 
 
 def _check_header(header: list[str], columns: Sequence[str], line: int, expected: str) -> None:
     twice = sorted({name for name in header if name and header.count(name) > 1})
     if twice:
-        raise ValidationFailed(
-            field="csv", detail=f"line {line}: column {twice[0]} is in the header twice"
-        )
+        said = Words(f"表头中 {twice[0]} 列出现了两次", f"column {twice[0]} is in the header twice")
+        raise ValidationFailed(field="csv", detail=AtLine(line, said))
     missing = [name for name in columns if name not in header]
     if missing:
-        raise ValidationFailed(
-            field="csv",
-            detail=f"line {line}: no column {', '.join(missing)} (the header must be {expected})",
+        named = ", ".join(missing)
+        said = Words(
+            f"缺少 {named} 列（表头须为 {expected}）",
+            f"no column {named} (the header must be {expected})",
         )
+        raise ValidationFailed(field="csv", detail=AtLine(line, said))

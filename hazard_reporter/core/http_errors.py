@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from hazard_reporter.core.i18n import request_language
 from hazard_reporter.core.pdf import FontMissing
-from hazard_reporter.errors import HazardError, RateLimited
+from hazard_reporter.errors import HazardError, RateLimited, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +95,7 @@ def handle_http_exception(error: HTTPException):
                     f"Field '{field}' is required." if lang == "en" else f"缺少必填字段“{field}”。"
                 )
             else:
-                message = (
-                    f"Field '{field}' is not valid: {detail}"
-                    if lang == "en"
-                    else f"字段“{field}”无效：{detail}"
-                )
+                message = ValidationFailed(field=field, detail=detail).message(lang)
         headers = {}
     return error_response(status, code, message, field, details, headers)
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
 from hazard_reporter.core.csvfile import csv_rows
-from hazard_reporter.errors import ImportConflict, ValidationFailed
+from hazard_reporter.errors import AtLine, ImportConflict, ValidationFailed, Words
 from hazard_reporter.geo.polygons import bbox, contains
 from hazard_reporter.regions.models import REGION_CODE_PATTERN, Region, RegionLevel
 
@@ -109,21 +109,41 @@ def _region_row(row: dict[str, str]) -> dict:
     """One CSV row as ``upsert_region``'s arguments; a bad cell raises ValueError."""
     code = row["code"].strip()
     if not _REGION_CODE.match(code):
-        raise ValueError(f"code {code!r} is not 6 to 12 digits (GB/T 2260)")
+        raise ValueError(
+            Words(
+                f"code {code!r} 须为 6 到 12 位数字（GB/T 2260）",
+                f"code {code!r} is not 6 to 12 digits (GB/T 2260)",
+            )
+        )
     name_zh = row["name_zh"].strip()
     if not name_zh:
-        raise ValueError("name_zh is required")
+        raise ValueError(Words("name_zh 不能为空", "name_zh is required"))
     name_en = (row.get("name_en") or "").strip() or None
     for column, name in (("name_zh", name_zh), ("name_en", name_en)):
         if name is not None and len(name) > _NAME_MAX:
-            raise ValueError(f"{column} is longer than {_NAME_MAX} characters")
+            raise ValueError(
+                Words(
+                    f"{column} 超过 {_NAME_MAX} 个字符",
+                    f"{column} is longer than {_NAME_MAX} characters",
+                )
+            )
     try:
         level = RegionLevel(row["level"].strip())
     except ValueError:
-        raise ValueError(f"level {row['level'].strip()!r} is not one of {_LEVELS}") from None
+        named = row["level"].strip()
+        raise ValueError(
+            Words(
+                f"level {named!r} 须为 {_LEVELS} 之一", f"level {named!r} is not one of {_LEVELS}"
+            )
+        ) from None
     parent_code = (row.get("parent_code") or "").strip() or None
     if (parent_code is None) != (level is RegionLevel.PROVINCE):
-        raise ValueError("a province has no parent_code; every other region needs one")
+        raise ValueError(
+            Words(
+                "省级地区不填 parent_code，其他地区都须填写",
+                "a province has no parent_code; every other region needs one",
+            )
+        )
     return {
         "code": code,
         "name_zh": name_zh,
@@ -169,13 +189,18 @@ def import_regions_csv(session: Session, text: str) -> RegionImport:
         try:
             data = _region_row(row)
         except (KeyError, ValueError) as exc:
-            detail = f"no column {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise ValidationFailed(field="csv", detail=f"line {line}: {detail}") from None
+            said = (
+                Words(f"缺少 {exc} 列", f"no column {exc}") if isinstance(exc, KeyError) else None
+            )
+            said = said or (exc.args[0] if exc.args else str(exc))
+            raise ValidationFailed(field="csv", detail=AtLine(line, said)) from None
         if data["code"] in incoming:
             first = incoming[data["code"]][0]
-            raise ValidationFailed(
-                field="csv", detail=f"line {line}: code {data['code']} is already on line {first}"
+            code = data["code"]
+            said = Words(
+                f"code {code} 已在第 {first} 行", f"code {code} is already on line {first}"
             )
+            raise ValidationFailed(field="csv", detail=AtLine(line, said))
         incoming[data["code"]] = (line, data)
 
     def level_of(code: str) -> RegionLevel:
@@ -186,25 +211,28 @@ def import_regions_csv(session: Session, text: str) -> RegionImport:
         if parent is None:
             continue
         if parent not in incoming and parent not in loaded:
-            raise ValidationFailed(
-                field="csv",
-                detail=f"line {line}: parent_code {parent} is neither in the file nor loaded",
+            said = Words(
+                f"parent_code {parent} 既不在文件中，也未导入过",
+                f"parent_code {parent} is neither in the file nor loaded",
             )
+            raise ValidationFailed(field="csv", detail=AtLine(line, said))
         if level_of(parent).depth >= data["level"].depth:
-            raise ValidationFailed(
-                field="csv",
-                detail=f"line {line}: a {data['level'].value} cannot be under {parent}, "
-                f"a {level_of(parent).value}",
+            level, above = data["level"].value, level_of(parent).value
+            said = Words(
+                f"{level} 不能位于 {parent}（{above}）之下",
+                f"a {level} cannot be under {parent}, a {above}",
             )
+            raise ValidationFailed(field="csv", detail=AtLine(line, said))
     for child in loaded.values():  # regions already loaded under one whose level changes
         if child.code not in incoming and child.parent_code in incoming:
             line, data = incoming[child.parent_code]
             if data["level"].depth >= RegionLevel(child.level).depth:
-                raise ValidationFailed(
-                    field="csv",
-                    detail=f"line {line}: {data['code']} cannot become a {data['level'].value}: "
-                    f"{child.code}, a {child.level}, is under it",
+                code, level = data["code"], data["level"].value
+                said = Words(
+                    f"{code} 不能改为 {level}：其下有 {child.code}（{child.level}）",
+                    f"{code} cannot become a {level}: {child.code}, a {child.level}, is under it",
                 )
+                raise ValidationFailed(field="csv", detail=AtLine(line, said))
 
     created = updated = unchanged = 0
     try:

@@ -83,7 +83,9 @@ class ReportSubmissionSchema(ma.Schema):
     def lat_lon_together(self, data, **_kwargs):
         if ("lat" in data) != ("lon" in data):
             missing = "lon" if "lat" in data else "lat"
-            raise ma.ValidationError("lat and lon go together", field_name=missing)
+            raise ma.ValidationError(
+                "lat 与 lon 须同时给出 / lat and lon go together", field_name=missing
+            )
 
 
 class CoordQuerySchema(ma.Schema):

@@ -9,7 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hazard_reporter.core.csvfile import csv_rows
-from hazard_reporter.errors import NotFound, UnitSlugTaken, UnknownRegion, ValidationFailed
+from hazard_reporter.errors import (
+    AtLine,
+    NotFound,
+    UnitSlugTaken,
+    UnknownRegion,
+    ValidationFailed,
+    Words,
+)
 from hazard_reporter.regions.models import Region
 from hazard_reporter.reports.models import RoutingRule
 from hazard_reporter.sectors.models import Sector
@@ -58,9 +65,9 @@ def _check_unit_fields(session: Session, data: dict) -> None:
             raise ValidationFailed(field="sectors", detail=key)
     for channel in data.get("channels") or []:
         if not isinstance(channel, dict) or channel.get("type") not in CHANNEL_TYPES:
-            raise ValidationFailed(
-                field="channels", detail=f"type must be one of {sorted(CHANNEL_TYPES)}"
-            )
+            kinds = sorted(CHANNEL_TYPES)
+            said = Words(f"type 须为 {'、'.join(kinds)} 之一", f"type must be one of {kinds}")
+            raise ValidationFailed(field="channels", detail=said)
 
 
 def save_unit(session: Session, unit: Unit | None, data: dict) -> Unit:
@@ -118,12 +125,19 @@ def _check_csv_text_fields(data: dict) -> None:
     never sees): without them a bad slug is stored, and an over-long one is a database error."""
     if not re.fullmatch(SLUG_PATTERN, data["slug"]):
         raise ValueError(
-            "slug must be 2 to 64 lowercase letters a-z, digits or hyphens, "
-            "starting with a letter or digit"
+            Words(
+                "slug 须为 2 到 64 个小写字母 a-z、数字或连字符，以字母或数字开头",
+                "slug must be 2 to 64 lowercase letters a-z, digits or hyphens, "
+                "starting with a letter or digit",
+            )
         )
     for key in ("name_zh", "name_en"):
         if len(data.get(key) or "") > NAME_MAX:
-            raise ValueError(f"{key} must be at most {NAME_MAX} characters")
+            raise ValueError(
+                Words(
+                    f"{key} 最多 {NAME_MAX} 个字符", f"{key} must be at most {NAME_MAX} characters"
+                )
+            )
 
 
 def import_units_csv(session: Session, text: str) -> int:
@@ -152,14 +166,21 @@ def import_units_csv(session: Session, text: str) -> int:
                     flag = row["is_union_department"].strip().lower()
                     data["is_union_department"] = flag in ("1", "true", "yes")
                 if not data["slug"] or not data["name_zh"]:
-                    raise ValueError("slug and name_zh are required")
+                    raise ValueError(
+                        Words("slug 和 name_zh 不能为空", "slug and name_zh are required")
+                    )
                 _check_csv_text_fields(data)
                 if not isinstance(data.get("channels", []), list):
-                    raise ValueError("channels must be a JSON list")
+                    raise ValueError(
+                        Words("channels 须为 JSON 列表", "channels must be a JSON list")
+                    )
                 _check_unit_fields(session, data)
+            except json.JSONDecodeError:
+                said = Words("channels 不是有效的 JSON", "channels is not valid JSON")
+                raise ValidationFailed(field="csv", detail=AtLine(line, said)) from None
             except (KeyError, ValueError, ValidationFailed, UnknownRegion) as exc:
-                detail = exc.message("en") if hasattr(exc, "message") else str(exc)
-                raise ValidationFailed(field="csv", detail=f"line {line}: {detail}") from None
+                said = exc if hasattr(exc, "message") else exc.args[0] if exc.args else str(exc)
+                raise ValidationFailed(field="csv", detail=AtLine(line, said)) from None
             unit = session.scalar(select(Unit).where(Unit.slug == data["slug"]))
             unit = unit or Unit(channels=[], sectors=[])
             for key, value in data.items():
@@ -182,14 +203,16 @@ def import_rules_csv(session: Session, text: str) -> int:
         unit = session.scalar(select(Unit).where(Unit.slug == (row.get("unit_slug") or "").strip()))
         if unit is None:
             session.rollback()
-            raise ValidationFailed(field="csv", detail=f"line {line}: unknown unit_slug")
+            said = Words("没有这个 unit_slug 的单位", "unknown unit_slug")
+            raise ValidationFailed(field="csv", detail=AtLine(line, said))
         sector = (row.get("sector") or "").strip() or None
         code = (row.get("region_code") or "").strip()
         if session.get(Region, code) is None or (
             sector is not None and sector not in Sector._value2member_map_
         ):
             session.rollback()
-            raise ValidationFailed(field="csv", detail=f"line {line}: unknown region or sector")
+            said = Words("没有这个地区或行业", "unknown region or sector")
+            raise ValidationFailed(field="csv", detail=AtLine(line, said))
         rule = _rule_for(session, code, sector)
         rule.unit_id = unit.id
         session.add(rule)
