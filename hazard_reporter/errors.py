@@ -572,6 +572,16 @@ class IllegalTransition(HazardError):
         }
 
 
+class TooLateToDecline(IllegalTransition):
+    """A unit's "not ours" once the work has begun: said in the unit's terms, not the workflow's."""
+
+    messages = {
+        "zh": "报告当前状态为“{current}”，不能再退回。如确非本单位负责，请联系工会检查员。",
+        "en": "The report is '{current}' and can no longer be declined. If it is not yours, "
+        "call the union inspector.",
+    }
+
+
 class AlreadyWithThisUnit(IllegalTransition):
     """Forwarding a report to the unit that already holds it (a re-route names another unit)."""
 

@@ -178,6 +178,36 @@ def test_unit_declines_and_the_report_returns_to_triage_and_its_link_dies(app, c
     assert rerouted.json["status"] == "forwarded" and rerouted.json["unit_id"] == 6
 
 
+def test_a_unit_that_has_started_the_work_is_told_to_call_the_inspector_to_decline(
+    app, client, inspector
+):
+    # The workflow's refusal ("cannot become 已研判; allowed next: 已整改、已转交责任单位") means
+    # nothing to a unit's clerk.
+    rid = post_report(
+        client, region_code="510703", photos=[make_jpeg()], sector="construction", description="d"
+    ).json["id"]
+    act(client, rid, "triage", inspector["headers"])
+    act(client, rid, "forward", inspector["headers"])
+    link = path_of(unit_link_of(app, rid))
+    assert client.post(f"{link}/acknowledge", json={}).status_code == 200
+    assert client.post(f"{link}/rectifying", json={}).status_code == 200
+    for language, said in (
+        ("zh", "报告当前状态为“整改中”，不能再退回。如确非本单位负责，请联系工会检查员。"),
+        (
+            "en",
+            "The report is 'being fixed' and can no longer be declined. If it is not yours, "
+            "call the union inspector.",
+        ),
+    ):
+        refused = client.post(
+            f"{link}/decline", json={"reason": "x"}, headers={"Accept-Language": language}
+        )
+        assert refused.status_code == 409
+        error = refused.json["error"]
+        assert error["code"] == "illegal_transition" and error["message"] == said
+    assert client.get(link).json["status"] == "rectifying"
+
+
 def test_forged_unit_link_is_404(client):
     assert client.get("/api/v1/unit/not-a-real-token").status_code == 404
 

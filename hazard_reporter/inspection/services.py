@@ -21,6 +21,7 @@ from hazard_reporter.errors import (
     NotFound,
     NoUnitForReport,
     ReportChanged,
+    TooLateToDecline,
     ValidationFailed,
 )
 from hazard_reporter.integrations import services as integrations
@@ -41,7 +42,7 @@ from hazard_reporter.reports.deadlines import (
     urgency_due,
 )
 from hazard_reporter.reports.models import Escalation, Event, Report, Severity, Status
-from hazard_reporter.reports.workflow import OPEN, WITH_UNIT, check_transition
+from hazard_reporter.reports.workflow import INTO_TRIAGED, OPEN, WITH_UNIT, check_transition
 from hazard_reporter.sectors.models import Sector
 from hazard_reporter.triage.engine import Assessment, Facts, Rules, assess
 from hazard_reporter.units import services as units
@@ -623,6 +624,8 @@ def report_rectified(
 def decline(session, report, *, unit_id: int, reason: str, now, policy) -> Report:
     """ "Not ours": the report returns to triage, without a unit, for re-routing."""
     _require_reason(reason)
+    if report.status not in INTO_TRIAGED["decline"]:
+        raise TooLateToDecline(current=report.status, target=Status.TRIAGED.value, allowed="—")
     transition(
         report,
         Status.TRIAGED,
