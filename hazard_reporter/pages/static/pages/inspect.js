@@ -12,7 +12,18 @@
   var FILL = { red: "#b91c1c", orange: "#c2410c", yellow: "#facc15", blue: "#1d4ed8" };
   // nextCursor: the queue's next page (its answers come 100 at a time); asked: the filters' turn,
   // so that a page asked for under older filters is dropped.
-  var state = { items: [], counts: {}, current: null, nextCursor: null, asked: 0, unitLink: null };
+  var state = { items: [], counts: {}, current: null, nextCursor: null, asked: 0, unitLink: null,
+                units: null, unitsAsked: false, mergeInto: null };
+  // The statuses each move starts from, as reports/workflow.py allows them (TRANSITIONS): the
+  // panel offers a move only there; the API still says no, with its reason, if the report has
+  // moved on meanwhile. (A colour may be overridden at any status: the API allows it.)
+  var MOVES = {
+    forward: ["triaged", "forwarded", "acknowledged", "rectifying"], // re-routing included
+    merge: ["submitted", "triaged", "forwarded"],
+    reopen: ["rectified", "verified"],
+    retriage: ["rejected", "duplicate"]
+  };
+  function allows(move, status) { return MOVES[move].indexOf(status) >= 0; }
 
   function badge(el, severity) {
     var colour = COLOURS.indexOf(severity) >= 0 ? severity : "none";
@@ -211,7 +222,9 @@
   }
 
   function renderReport(report) {
+    var fresh = !state.current || state.current.id !== report.id;
     state.current = report;
+    if (fresh) { resetMoves(report); }
     $("p-id").textContent = "#" + report.id;
     badge($("p-severity"), report.severity);
     $("p-status").textContent = D.label("status_", report.status);
@@ -270,7 +283,99 @@
     renderUnitLink();
     // Inspectors propose a verified hazard's reporter for a commendation; the committee grants.
     $("propose-form").hidden = report.status !== "verified";
+    renderMoves(report);
     $("panel").hidden = false;
+  }
+
+  /** The moves the report's status allows, and what they show of it: its unit, its merge. */
+  function renderMoves(report) {
+    $("forward-box").hidden = !allows("forward", report.status);
+    $("merge-form").hidden = !allows("merge", report.status);
+    $("reopen-box").hidden = !allows("reopen", report.status);
+    $("retriage-box").hidden = !allows("retriage", report.status);
+    $("severity-box").hidden = false;
+    if (!$("forward-box").hidden || report.unit_id) { loadUnits(); }
+    renderUnitOptions();
+    renderUnitName();
+    var into = report.duplicate_of_id;
+    $("p-merged").hidden = !into;
+    $("p-merged-open").textContent = into ? t("merged_into", { id: into }) : "";
+    renderMergeQuestion();
+  }
+
+  /** A new report on the panel: nothing typed or chosen for the last one carries over. */
+  function resetMoves(report) {
+    ["reopen-reason", "retriage-reason", "severity-reason", "merge-into",
+     "forward-unit-filter"].forEach(function (id) { $(id).value = ""; });
+    $("forward-unit").value = "";
+    $("severity-new").value = report.severity || "red";
+    state.mergeInto = null;
+  }
+
+  function unitName(unit) {
+    return window.HazardI18n.lang() === "en" && unit.name_en ? unit.name_en : unit.name_zh;
+  }
+
+  /** The units, asked once (GET /api/v1/units answers them all, by id): the forward box lists
+   * them and the panel names the report's. Asked again only after a failure. */
+  function loadUnits() {
+    if (state.units || state.unitsAsked) { return; }
+    state.unitsAsked = true;
+    D.showMessage($("forward-unit-hint"), "");
+    D.api("GET", "/api/v1/units").then(function (units) {
+      state.units = Array.isArray(units) ? units : [];
+      renderUnitOptions();
+      renderUnitName();
+    }, function (e) {
+      state.unitsAsked = false; // the next report shown asks again
+      D.showMessage($("forward-unit-hint"), t("units_failed", { message: e.message }));
+    });
+  }
+
+  function renderUnitName() {
+    var report = state.current;
+    var id = report && report.unit_id;
+    var unit = id && (state.units || []).filter(function (u) { return u.id === id; })[0];
+    $("p-unit").textContent = !id ? "—" : unit ? unitName(unit) : "#" + id;
+  }
+
+  /** The units to forward to, narrowed to those whose name or slug holds the words typed; when
+   * the words leave out the unit chosen, the first one they match is chosen. "Automatic" (the
+   * API routes by sector and region) is always first, and the default. */
+  function renderUnitOptions() {
+    var select = $("forward-unit");
+    var chosen = select.value;
+    var words = $("forward-unit-filter").value.trim().toLowerCase();
+    var holder = state.current && state.current.unit_id;
+    var automatic = document.createElement("option");
+    automatic.value = "";
+    automatic.textContent = t("forward_automatic");
+    var options = [automatic];
+    (state.units || []).forEach(function (unit) {
+      var text = [unit.name_zh, unit.name_en, unit.slug].join(" ").toLowerCase();
+      if (words && text.indexOf(words) < 0) { return; }
+      var option = document.createElement("option");
+      option.value = String(unit.id);
+      option.textContent = unit.id === holder ? t("unit_current", { name: unitName(unit) })
+        : unitName(unit);
+      options.push(option);
+    });
+    select.replaceChildren.apply(select, options);
+    var kept = options.some(function (o) { return o.value === chosen; });
+    select.value = kept && !(words && chosen === "") ? chosen
+      : (words && options.length > 1 ? options[1].value : "");
+    var hint = words ? t("units_matching", { n: options.length - 1 }) : "";
+    if (state.units || hint) { D.showMessage($("forward-unit-hint"), hint); }
+  }
+
+  /** The merge asked for, to confirm: only while the number typed is still the one asked. */
+  function renderMergeQuestion() {
+    var ask = state.mergeInto;
+    var shown = Boolean(ask && state.current && ask.reportId === state.current.id &&
+      !$("merge-form").hidden);
+    $("merge-confirm").hidden = !shown;
+    $("merge-question").textContent = shown
+      ? t("merge_question", { id: ask.reportId, into: ask.into }) : "";
   }
 
   /** The unit's link, asked for: shown to copy and pass on (a unit without a channel). */
@@ -336,7 +441,9 @@
     }, function (e) { D.showMessage($("queue-error"), e.message); });
   }
 
-  function act(action, body) {
+  /** Send a move for the report open; its answer is drawn (and ``done`` run) only if that report
+   * is still the one open. */
+  function act(action, body, done) {
     if (!state.current) { return; }
     D.showMessage($("action-error"), "");
     D.showMessage($("action-done"), "");
@@ -346,8 +453,21 @@
       loadQueue();
       if (!here()) { return; } // another report was opened meanwhile: leave it on screen
       renderReport(report);
+      if (done) { done(report); }
       D.showMessage($("action-done"), t("done"));
     }, function (e) { if (here()) { D.showMessage($("action-error"), e.message); } });
+  }
+
+  /** A move that needs a reason: the reason typed is kept until the move is done (a refusal
+   * leaves it there to send again). */
+  function withKeptReason(input, action, extra) {
+    var reason = $(input).value.trim();
+    if (!reason) {
+      D.showMessage($("action-done"), "");
+      D.showMessage($("action-error"), t("reason_missing"));
+      return;
+    }
+    act(action, Object.assign({ reason: reason }, extra || {}), function () { $(input).value = ""; });
   }
 
   function withReason(input, action) {
@@ -363,7 +483,57 @@
     $(id).addEventListener("change", loadQueue);
   });
   $("act-triage").addEventListener("click", function () { act("triage"); });
-  $("act-forward").addEventListener("click", function () { act("forward"); });
+  $("act-forward").addEventListener("click", function () {
+    var unit = $("forward-unit").value;
+    act("forward", unit ? { unit_id: Number(unit) } : {}, function () {
+      $("forward-unit-filter").value = "";
+      $("forward-unit").value = "";
+      renderUnitOptions();
+    });
+  });
+  $("forward-unit-filter").addEventListener("input", renderUnitOptions);
+  $("act-reopen").addEventListener("click", function () { withKeptReason("reopen-reason", "reopen"); });
+  $("act-retriage").addEventListener("click", function () {
+    withKeptReason("retriage-reason", "retriage");
+  });
+  $("act-severity").addEventListener("click", function () {
+    withKeptReason("severity-reason", "severity", { severity: $("severity-new").value });
+  });
+  $("merge-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (!state.current) { return; }
+    D.showMessage($("action-error"), "");
+    D.showMessage($("action-done"), "");
+    var into = Number($("merge-into").value);
+    if (!Number.isInteger(into) || into < 1) {
+      state.mergeInto = null;
+      renderMergeQuestion();
+      D.showMessage($("action-error"), t("open_id_invalid"));
+      return;
+    }
+    state.mergeInto = { reportId: state.current.id, into: into };
+    renderMergeQuestion();
+    $("merge-yes").focus();
+  });
+  $("merge-into").addEventListener("input", function () { // a new number is asked anew
+    state.mergeInto = null;
+    renderMergeQuestion();
+  });
+  $("merge-yes").addEventListener("click", function () {
+    var ask = state.mergeInto;
+    state.mergeInto = null;
+    renderMergeQuestion();
+    if (!ask || !state.current || ask.reportId !== state.current.id) { return; }
+    act("merge", { into_id: ask.into }, function () { $("merge-into").value = ""; });
+  });
+  $("merge-no").addEventListener("click", function () {
+    state.mergeInto = null;
+    renderMergeQuestion();
+    $("merge-into").focus();
+  });
+  $("p-merged-open").addEventListener("click", function () {
+    if (state.current && state.current.duplicate_of_id) { openReport(state.current.duplicate_of_id); }
+  });
   $("act-verify").addEventListener("click", function () { act("verify"); });
   $("act-unit-link").addEventListener("click", getUnitLink);
   $("act-reject").addEventListener("click", function () { withReason("reject-reason", "reject"); });

@@ -1,5 +1,6 @@
 /* A unit's page for its signed link, opened as /unit#<token>: the report as the unit sees it
- * (nothing about the reporter), acknowledge, and report the rectification with after-photos.
+ * (nothing about the reporter), acknowledge, start the work, report the rectification with
+ * after-photos, or send the report back to the inspector as not the unit's ("not ours").
  * The token stays in the fragment and travels only in the API path; no cookie is sent. */
 (function () {
   "use strict";
@@ -16,6 +17,10 @@
   }
 
   function base() { return "/api/v1/unit/" + encodeURIComponent(token()); }
+
+  // The moves a unit may make, by status (reports/workflow.py): "not ours" only before the work
+  // starts, "start the work" only once signed for.
+  var DECLINABLE = ["forwarded", "acknowledged"];
 
   function photoList(list, photos) {
     list.replaceChildren();
@@ -37,7 +42,11 @@
     var severity = /^(red|orange|yellow|blue)$/.test(report.severity) ? report.severity : "none";
     $("u-severity").className = "badge sev-" + severity;
     $("u-severity").textContent = D.label("severity_", report.severity);
-    $("u-status").textContent = D.label("status_", report.status);
+    // The unit's page sees "triaged" only in the answer to its own "not ours": the link stops
+    // working as the report leaves the unit.
+    var declined = report.status === "triaged";
+    $("u-status").textContent = declined ? t("unit_declined_status")
+      : D.label("status_", report.status);
     $("u-sector").textContent = String(report.sector_name || report.sector || "");
     $("u-description").textContent = String(report.description || "");
     var loc = report.location || {};
@@ -59,18 +68,38 @@
       time.textContent = D.formatTime(event.at);
       var what = document.createElement("span");
       what.className = "timeline-what";
-      what.textContent = event.to_status && event.from_status !== event.to_status
-        ? D.label("status_", event.to_status) : D.label("action_", event.action);
+      what.textContent = isDecline(event) ? t("timeline_declined")
+        : event.to_status && event.from_status !== event.to_status
+          ? D.label("status_", event.to_status) : D.label("action_", event.action);
       li.append(time, document.createTextNode(" "), what);
       list.append(li);
     });
     $("act-acknowledge").hidden = report.status !== "forwarded";
+    $("act-rectifying").hidden = report.status !== "acknowledged";
     $("rectify-form").hidden = ["forwarded", "acknowledged", "rectifying"].indexOf(report.status) < 0;
+    var mayDecline = DECLINABLE.indexOf(report.status) >= 0;
+    $("decline-section").hidden = !mayDecline;
+    if (!mayDecline) { openDecline(false); }
+    $("unit-declined").hidden = !declined;
     $("unit-report").hidden = false;
+  }
+
+  /** A unit's "not ours": from a status a unit holds back to "triaged". */
+  function isDecline(event) {
+    return event.to_status === "triaged" && DECLINABLE.indexOf(event.from_status) >= 0;
+  }
+
+  /** Open or close the "not ours" form; closed, it forgets the reason typed. */
+  function openDecline(open) {
+    $("decline-form").hidden = !open;
+    $("act-decline").setAttribute("aria-expanded", open ? "true" : "false");
+    D.showMessage($("decline-error"), "");
+    if (!open) { $("decline-reason").value = ""; }
   }
 
   function load() {
     D.showMessage($("unit-error"), "");
+    openDecline(false);
     if (!token()) { $("unit-report").hidden = true; D.showMessage($("unit-error"), t("unit_no_token")); return; }
     D.api("GET", base(), null, { anonymous: true }).then(render, function (e) {
       $("unit-report").hidden = true;
@@ -89,6 +118,45 @@
     D.showMessage($("action-error"), "");
     D.showMessage($("action-done"), "");
     D.api("POST", base() + "/acknowledge", {}, { anonymous: true }).then(done, failed);
+  });
+
+  $("act-rectifying").addEventListener("click", function () {
+    D.showMessage($("action-error"), "");
+    D.showMessage($("action-done"), "");
+    D.api("POST", base() + "/rectifying", {}, { anonymous: true }).then(done, failed);
+  });
+
+  // "Not ours" takes two taps and a reason: the first only opens the form, which says what
+  // follows; a report sent back leaves the unit, and its link stops working.
+  $("act-decline").addEventListener("click", function () {
+    var open = $("decline-form").hidden;
+    openDecline(open);
+    if (open) { $("decline-reason").focus(); }
+  });
+
+  $("decline-cancel").addEventListener("click", function () {
+    openDecline(false);
+    $("act-decline").focus();
+  });
+
+  $("decline-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    D.showMessage($("action-error"), "");
+    D.showMessage($("action-done"), "");
+    D.showMessage($("decline-error"), "");
+    var reason = $("decline-reason").value.trim();
+    if (!reason) {
+      D.showMessage($("decline-error"), t("reason_missing"));
+      $("decline-reason").focus();
+      return;
+    }
+    $("decline-confirm").disabled = true;
+    D.api("POST", base() + "/decline", { reason: reason }, { anonymous: true }).then(function (r) {
+      openDecline(false);
+      render(r);
+    }, function (e) {
+      D.showMessage($("decline-error"), e.message); // shown by the form the clerk is looking at
+    }).then(function () { $("decline-confirm").disabled = false; });
   });
 
   $("rectify-form").addEventListener("submit", function (event) {
