@@ -46,6 +46,7 @@ import hashlib
 import hmac
 import html
 import json
+import os
 import smtplib
 import socket
 import ssl
@@ -377,9 +378,11 @@ _sending = threading.local()
 
 
 def _noted(sock: socket.socket) -> socket.socket:
+    """Note a second handle on ``sock`` (the same connection): TLS wraps the socket by detaching
+    it, so the object urllib3 made stops naming the connection; the copy still does."""
     sockets = getattr(_sending, "sockets", None)
     if sockets is not None:
-        sockets.append(sock)
+        sockets.append(socket.socket(fileno=os.dup(sock.fileno())))
     return sock
 
 
@@ -401,19 +404,29 @@ class _NotedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _NotedHTTPSConnection
 
 
+_NOTED_POOLS = {"http": _NotedHTTPPool, "https": _NotedHTTPSPool}
+
+
 class _NotingAdapter(HTTPAdapter):
-    """requests' adapter, its connections noting their sockets in ``_sending``."""
+    """requests' adapter, its connections (direct or through an HTTP proxy) noting their
+    sockets in ``_sending``."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _NotedHTTPPool, "https": _NotedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = _NOTED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any):
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS has connection classes of its own
+            manager.pool_classes_by_scheme = _NOTED_POOLS
+        return manager
 
 
 class _Deadline:
     """Shut the noted sockets ANSWER_SECONDS after the start, whatever the request is waiting
-    for: requests' timeouts are per read, so an endpoint sending its status line, headers or
-    TLS handshake a byte at a time, each within the read timeout, held the worker as long as it
-    liked."""
+    for once connected: requests' timeouts are per read, so an endpoint sending its TLS
+    handshake, status line or headers a byte at a time, each within the read timeout, held the
+    worker as long as it liked. (Resolving the name and connecting have their own timeout.)"""
 
     def __init__(self, seconds: float):
         self.sockets: list[socket.socket] = []
@@ -435,6 +448,8 @@ class _Deadline:
     def __exit__(self, *exc: object) -> None:
         self._timer.cancel()
         _sending.sockets = None
+        for sock in self.sockets:
+            sock.close()  # the noted handle only: the connection is requests' to close
 
 
 def _post(url: str, what: str, **kwargs: Any) -> requests.Response:
