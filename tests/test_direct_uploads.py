@@ -150,8 +150,9 @@ def test_uploads_are_removed_after_the_keep_period(s3_app):
     assert storage.read(kept) == photo
 
 
-def test_an_upload_claimed_before_its_key_was_kept_apart_stays(s3_app):
-    # Photos claimed before migration 0014 kept their upload's key as their original.
+def test_an_upload_claimed_before_its_key_was_kept_apart_stays_and_stays_claimed(s3_app):
+    # Photos claimed before migration 0014 (or by a process still running the code before it,
+    # during an upgrade) have their upload's key as their original, and no upload_key.
     client = s3_app.test_client()
     key, _ = upload(client, make_jpeg(gps=MIANYANG))
     assert report_with_keys(client, [key]).status_code == 201
@@ -159,8 +160,12 @@ def test_an_upload_claimed_before_its_key_was_kept_apart_stays(s3_app):
     keep = timedelta(hours=s3_app.config["UPLOAD_KEEP_HOURS"])
     with s3_app.app_context():
         photo = db.session.scalars(select(Photo)).one()
-        photo.original_key = key
+        photo.original_key, photo.upload_key = key, None
         db.session.commit()
+    again = report_with_keys(client, [key])
+    assert again.status_code == 409, again.get_json()
+    assert again.get_json()["error"]["code"] == "upload_already_used"
+    with s3_app.app_context():
         later = utcnow() + keep + timedelta(minutes=1)
         assert remove_unclaimed_uploads(db.session, storage, now=later, keep=keep) == 0
     assert storage.exists(key)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hazard_reporter.core.storage import IncomingFile, Storage
@@ -209,9 +209,15 @@ def ensure_unclaimed(
                 hours = round(keep / timedelta(hours=1))
                 raise UploadExpired(field="upload_keys", key=photo.stored_key, hours=hours)
     if keys:
-        taken = session.scalar(select(Photo.upload_key).where(Photo.upload_key.in_(keys)))
+        # By either key: a photo claimed before migration 0014, or by a process still running
+        # the code before it, has its upload's key as its original.
+        taken = session.execute(
+            select(Photo.upload_key, Photo.original_key)
+            .where(or_(Photo.upload_key.in_(keys), Photo.original_key.in_(keys)))
+            .limit(1)
+        ).first()
         if taken is not None:
-            raise UploadAlreadyUsed(field="upload_keys", key=taken)
+            raise UploadAlreadyUsed(field="upload_keys", key=taken.upload_key or taken.original_key)
 
 
 def discard(storage: Storage, keys: list[str]) -> None:
