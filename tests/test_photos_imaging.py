@@ -314,6 +314,17 @@ def test_a_heic_cut_short_at_its_end_is_unreadable(build, decode):
         inspect_image(io.BytesIO(data), filename="a.heic", max_pixels=MAX_PIXELS, decode=decode)
 
 
+@pytest.mark.parametrize(
+    "tail", [b"\x12\x34\x56\x78junkjunkjunk", bytes(16)], ids=["box-like", "zeros"]
+)
+def test_a_whole_heic_with_bytes_after_its_last_box_is_accepted(tail):
+    # Bytes after the last box that only look like a box header (saying it runs past the end)
+    # are no sign of a cut: the pictures are whole, and they decode.
+    data = make_heic() + tail
+    checked = inspect_image(io.BytesIO(data), filename="a.heic", max_pixels=MAX_PIXELS)
+    assert checked.format is ImageFormat.HEIF
+
+
 def test_a_whole_heic_whose_data_runs_to_the_end_is_accepted():
     data = heic_running_to_the_end()
     checked = inspect_image(io.BytesIO(data), filename="a.heic", max_pixels=MAX_PIXELS)
@@ -817,18 +828,29 @@ def test_a_real_jpeg_passes_undecoded_whole_and_is_unreadable_cut_in_half(rel):
 
 @requires_corpus
 @pytest.mark.parametrize("rel", [e["file"] for e in entries("heic")], ids=str)
-def test_a_real_heic_passes_whole_and_is_unreadable_cut_anywhere(rel):
-    # Cut in its image data, in its last bytes, or (Samsung's) in the boxes after the data.
-    # Undecoded, so the 200-megapixel one is read too.
+def test_a_real_heic_passes_whole_and_is_unreadable_cut_in_its_pictures(rel):
+    # Cut in its image data, or in the last byte of its pictures and their description; what
+    # follows them (Samsung's trailer) may be lost without harm. Undecoded, so the
+    # 200-megapixel one is read too.
+    from hazard_reporter.photos.imaging import _boxes
+
     data = corpus_path(rel).read_bytes()
     pixels = 250_000_000
-    whole = inspect_image(io.BytesIO(data), filename="a.heic", max_pixels=pixels, decode=False)
-    assert whole.format is ImageFormat.HEIF
-    for kept in (len(data) // 2, len(data) - 1000, len(data) - 1):
+
+    def check(kept: int):
+        return inspect_image(
+            io.BytesIO(data[:kept]), filename="a.heic", max_pixels=pixels, decode=False
+        )
+
+    assert check(len(data)).format is ImageFormat.HEIF
+    pictures_end = max(
+        end for kind, _, end in _boxes(io.BytesIO(data), 0, len(data)) if kind in (b"meta", b"mdat")
+    )
+    for kept in (len(data) // 2, pictures_end - 1000, pictures_end - 1):
         with pytest.raises(errors.UnreadablePhoto):
-            inspect_image(
-                io.BytesIO(data[:kept]), filename="b.heic", max_pixels=pixels, decode=False
-            )
+            check(kept)
+    if pictures_end < len(data):
+        assert check(pictures_end).format is ImageFormat.HEIF
 
 
 @requires_corpus

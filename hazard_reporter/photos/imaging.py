@@ -451,14 +451,19 @@ def _boxes(fp: BinaryIO, start: int, end: int):
         position += size
 
 
+# The top-level boxes that hold a HEIF's pictures or their description.
+_HEIF_CONTENT = frozenset({b"meta", b"mdat", b"moov", b"idat"})
+_ILOC_MAX_BYTES = 1024 * 1024  # larger tables (no camera writes one) are left to the decoder
+
+
 def _heif_is_whole(fp: BinaryIO, size: int) -> bool:
     """Whether no top-level box, and no stretch of the file an item's data is located at (the
     ``iloc`` box), runs past the file's end. libheif decodes a HEIC cut short without a word,
     the missing tiles green: a photo half lost would pass as evidence."""
     try:
         for kind, payload, end in _boxes(fp, 0, size):
-            if end > size:
-                return False
+            if end > size and kind in _HEIF_CONTENT:
+                return False  # (bytes after the last box may only look like one: not counted)
             if kind == b"meta":  # a full box: 4 bytes of version and flags before its boxes
                 for inner, start, inner_end in _boxes(fp, payload + 4, end):
                     if inner == b"iloc" and _iloc_end(fp, start, inner_end) > size:
@@ -470,9 +475,12 @@ def _heif_is_whole(fp: BinaryIO, size: int) -> bool:
 
 def _iloc_end(fp: BinaryIO, start: int, end: int) -> int:
     """The furthest byte of the file any item's data is located at (ISO/IEC 14496-12, 8.11.3);
-    extents in the ``idat`` box or in other items are within boxes already checked."""
+    extents in the ``idat`` box or in other items are within boxes already checked. A table
+    over ``_ILOC_MAX_BYTES`` is not read (0)."""
+    if end - start > _ILOC_MAX_BYTES:
+        return 0
     fp.seek(start)
-    data = fp.read(min(end - start, 1024 * 1024))
+    data = fp.read(end - start)
     position = 0
 
     def take(width: int) -> int:
