@@ -276,3 +276,25 @@ def test_region_codes_are_ascii_digits_everywhere(client):
     answer = client.get(f"/api/v1/regions?parent={arabic_indic}")
     assert answer.status_code == 422 and answer.get_json()["error"]["field"] == "parent"
     assert client.get("/api/v1/regions?parent=510000").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "zh"),
+    [
+        ("510803,昭化区,,city,510802", "第 8 行：市级地区不能位于 510802（县级）之下"),
+        ("510700,绵阳市,,park,510000", "第 8 行：510700 不能改为园区级：其下有 510703（县级）"),
+        ("51-803,昭化区,,county,510800", "第 8 行：code '51-803' 须为 6 到 12 位数字（GB/T 2260）"),
+    ],
+)
+def test_a_bad_row_is_named_in_chinese_through_the_api(app, client, bad_row, zh):
+    from tests.conftest import make_user
+
+    admin = make_user(app, "admin")["headers"]
+    refused = client.post(
+        "/api/v1/regions/import",
+        data=(HIERARCHY + bad_row + "\n").encode(),
+        content_type="text/csv",
+        headers={**admin, "Accept-Language": "zh"},
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["message"] == f"字段“csv”无效：{zh}"

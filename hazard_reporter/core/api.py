@@ -56,7 +56,7 @@ class FileUpload(Upload):
 # The OpenAPI request body of the CSV imports (units, routing rules, regions).
 CSV_BODY = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
-NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
+NUL_MESSAGE = "不能含有 NUL 字符（U+0000） / Must not contain the NUL character (U+0000)."
 
 
 def _holds_nul(value: Any) -> bool:

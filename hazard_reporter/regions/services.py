@@ -103,6 +103,12 @@ def import_boundaries(session: Session, collection: dict) -> list[str]:
 _REGION_CODE = re.compile(REGION_CODE_PATTERN)
 _LEVELS = ", ".join(level.value for level in RegionLevel)
 _NAME_MAX = Region.name_zh.type.length  # name_en's too
+_LEVEL_ZH = {
+    RegionLevel.PROVINCE: "省",
+    RegionLevel.CITY: "市",
+    RegionLevel.COUNTY: "县",
+    RegionLevel.PARK: "园区",
+}
 
 
 def _region_row(row: dict[str, str]) -> dict:
@@ -217,20 +223,22 @@ def import_regions_csv(session: Session, text: str) -> RegionImport:
             )
             raise ValidationFailed(field="csv", detail=AtLine(line, said))
         if level_of(parent).depth >= data["level"].depth:
-            level, above = data["level"].value, level_of(parent).value
+            level, above = data["level"], level_of(parent)
             said = Words(
-                f"{level} 不能位于 {parent}（{above}）之下",
-                f"a {level} cannot be under {parent}, a {above}",
+                f"{_LEVEL_ZH[level]}级地区不能位于 {parent}（{_LEVEL_ZH[above]}级）之下",
+                f"a {level.value} cannot be under {parent}, a {above.value}",
             )
             raise ValidationFailed(field="csv", detail=AtLine(line, said))
     for child in loaded.values():  # regions already loaded under one whose level changes
         if child.code not in incoming and child.parent_code in incoming:
             line, data = incoming[child.parent_code]
             if data["level"].depth >= RegionLevel(child.level).depth:
-                code, level = data["code"], data["level"].value
+                code, level, below = data["code"], data["level"], RegionLevel(child.level)
                 said = Words(
-                    f"{code} 不能改为 {level}：其下有 {child.code}（{child.level}）",
-                    f"{code} cannot become a {level}: {child.code}, a {child.level}, is under it",
+                    f"{code} 不能改为{_LEVEL_ZH[level]}级：其下有 {child.code}"
+                    f"（{_LEVEL_ZH[below]}级）",
+                    f"{code} cannot become a {level.value}: {child.code}, a {below.value}, "
+                    "is under it",
                 )
                 raise ValidationFailed(field="csv", detail=AtLine(line, said))
 

@@ -76,7 +76,9 @@ class ReportSubmissionSchema(ma.Schema):
         seen = set()
         for key in keys:
             if key in seen:
-                raise ma.ValidationError(f"同一上传不能重复列出 / an upload is named twice: {key}")
+                raise ma.ValidationError(
+                    f"同一上传不能重复列出：{key} / an upload is named twice: {key}"
+                )
             seen.add(key)
 
     @ma.validates_schema
