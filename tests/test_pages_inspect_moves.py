@@ -26,7 +26,17 @@ expect = sync_api.expect
 browser = desk_pages.browser  # the fixtures, shared with the desk's other browser tests
 open_page = desk_pages.open_page
 
-MOVE_BOXES = ("forward-box", "merge-form", "reopen-box", "retriage-box", "severity-box")
+MOVE_BOXES = (
+    "act-triage",
+    "act-verify",
+    "reject-box",
+    "outcome-form",
+    "forward-box",
+    "merge-form",
+    "reopen-box",
+    "retriage-box",
+    "severity-box",
+)
 
 
 # --- reports in the state a test needs, made through the API --------------------------------
@@ -133,13 +143,16 @@ def test_the_moves_offered_follow_what_the_status_allows(app, client, desk, insp
     move(client, forwarded, "triage", headers)
     move(client, forwarded, "forward", headers)
     rectified = rectified_report(app, client, headers)
+    verified = rectified_report(app, client, headers)
+    move(client, verified, "verify", headers)
     rejected = new_report(client)
     move(client, rejected, "reject", headers, reason="不是安全隐患")
 
     expected = {
-        submitted: {"merge-form", "severity-box"},
-        forwarded: {"forward-box", "merge-form", "severity-box"},
-        rectified: {"reopen-box", "severity-box"},
+        submitted: {"act-triage", "reject-box", "merge-form", "severity-box"},
+        forwarded: {"reject-box", "forward-box", "merge-form", "severity-box"},
+        rectified: {"act-verify", "reopen-box", "severity-box"},
+        verified: {"outcome-form", "reopen-box", "severity-box"},
         rejected: {"retriage-box", "severity-box"},
     }
     for report_id, boxes in expected.items():

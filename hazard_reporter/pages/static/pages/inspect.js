@@ -18,6 +18,10 @@
   // panel offers a move only there; the API still says no, with its reason, if the report has
   // moved on meanwhile. (A colour may be overridden at any status: the API allows it.)
   var MOVES = {
+    triage: ["submitted"],
+    verify: ["rectified"],
+    reject: ["submitted", "triaged", "forwarded"],
+    outcome: ["verified"], // the outcome of a verified hazard (inspection/services.py)
     forward: ["triaged", "forwarded", "acknowledged", "rectifying"], // re-routing included
     merge: ["submitted", "triaged", "forwarded"],
     reopen: ["rectified", "verified"],
@@ -289,6 +293,10 @@
 
   /** The moves the report's status allows, and what they show of it: its unit, its merge. */
   function renderMoves(report) {
+    $("act-triage").hidden = !allows("triage", report.status);
+    $("act-verify").hidden = !allows("verify", report.status);
+    $("reject-box").hidden = !allows("reject", report.status);
+    $("outcome-form").hidden = !allows("outcome", report.status);
     $("forward-box").hidden = !allows("forward", report.status);
     $("merge-form").hidden = !allows("merge", report.status);
     $("reopen-box").hidden = !allows("reopen", report.status);
