@@ -246,10 +246,9 @@ def test_an_inspector_forwards_to_the_unit_they_choose_and_re_routes(app, client
     assert facts["unit_id"] == fire
     assert facts["events"][-1][1]["routed_by"] == "chosen"
 
-    # The unit that holds it is refused with the API's word; another one takes it.
-    choice.select_option(label="绵阳市消防救援支队（当前）")
-    desk.get_by_role("button", name="转交责任单位", exact=True).click()
-    expect(desk.locator("#action-error")).to_contain_text("已在该责任单位处理中")
+    # The unit that holds it cannot be chosen again (the API would refuse it); another can.
+    expect(choice.locator("option", has_text="（当前）")).to_have_text("绵阳市消防救援支队（当前）")
+    expect(choice.locator("option", has_text="（当前）")).to_be_disabled()
     choice.select_option(label="绵阳市应急管理局")
     desk.get_by_role("button", name="转交责任单位", exact=True).click()
     expect(desk.locator("#p-unit")).to_have_text("绵阳市应急管理局")
@@ -349,3 +348,74 @@ def test_a_move_after_the_sign_in_ended_brings_the_form_back(app, client, desk, 
     expect(desk.locator("#signin-form")).to_be_visible()
     expect(desk.locator("#signin-error")).to_have_text("登录已过期，请重新登录。")
     assert stored(app, rid)["status"] == "rejected"
+
+
+def test_a_double_click_changes_the_colour_once(app, client, desk):
+    # Nothing waited for the answer: two overrides, and two messages to the unit.
+    rid = new_report(client, sector="other", description="路面有小坑")
+    open_report(desk, rid)
+    desk.get_by_label("调整为").select_option("red")
+    desk.get_by_label("调整理由").fill("坑边是燃气管道")
+    desk.get_by_role("button", name="调整等级").dblclick()
+    expect(desk.locator("#p-severity")).to_have_text("红色 · 重大风险")
+    expect(desk.locator("#action-error")).to_be_hidden()
+    overrides = [a for a, _ in stored(app, rid)["events"] if a == "severity_overridden"]
+    assert overrides == ["severity_overridden"]
+
+
+def test_the_same_colour_is_not_sent_as_a_change(app, client, desk):
+    # It would only pin the colour: later reports merged in could no longer raise it.
+    rid = new_report(client, sector="other", description="路面有小坑")
+    open_report(desk, rid)
+    desk.get_by_label("调整理由").fill("确认为蓝色")
+    desk.get_by_role("button", name="调整等级").click()
+    expect(desk.locator("#action-error")).to_have_text("风险等级未改变：请选择另一个等级。")
+    assert stored(app, rid)["override_reason"] is None
+
+
+def test_a_search_matching_no_unit_does_not_forward_automatically(app, client, desk, inspector):
+    # "找到 0 个单位", and 转交 sent the report wherever routing chose.
+    rid = new_report(client)
+    move(client, rid, "triage", inspector["headers"])
+    open_report(desk, rid)
+    expect(desk.get_by_label("转交至").locator("option")).to_have_count(7)
+    desk.get_by_label("查找单位").fill("不存在的单位")
+    expect(desk.locator("#forward-unit-hint")).to_have_text(
+        "没有相符的单位；清空查找框即按行业和地区自动分派。"
+    )
+    expect(desk.get_by_role("button", name="转交责任单位", exact=True)).to_be_disabled()
+    desk.get_by_label("查找单位").fill("")
+    expect(desk.get_by_role("button", name="转交责任单位", exact=True)).to_be_enabled()
+    assert stored(app, rid)["status"] == "triaged"
+
+
+def test_what_was_typed_for_one_report_is_not_sent_for_the_next(app, client, desk):
+    # The reason typed to reject one report stayed in the field when the next was opened.
+    first, second = new_report(client), new_report(client)
+    open_report(desk, first)
+    desk.get_by_label("不予受理的理由").fill("第一份的理由")
+    desk.get_by_label("并入的报告编号").fill(str(second))
+    open_report(desk, second)
+    expect(desk.get_by_label("不予受理的理由")).to_have_value("")
+    expect(desk.get_by_label("并入的报告编号")).to_have_value("")
+    # Nor can a report be merged into itself.
+    desk.get_by_label("并入的报告编号").fill(str(second))
+    desk.get_by_role("button", name="合并为重复").click()
+    expect(desk.locator("#action-error")).to_have_text("不能并入自身，请填写另一份报告的编号。")
+    expect(desk.locator("#merge-confirm")).to_be_hidden()
+
+
+def test_a_move_refused_because_the_report_moved_on_shows_it_as_it_stands(
+    app, client, desk, inspector
+):
+    # Verified meanwhile by another inspector: the refusal said 请刷新后再操作, and the panel
+    # went on offering 验收通过 for a report already verified.
+    rid = rectified_report(app, client, inspector["headers"])
+    open_report(desk, rid)
+    expect(desk.get_by_role("button", name="验收通过")).to_be_visible()
+    move(client, rid, "verify", inspector["headers"])
+    desk.get_by_role("button", name="验收通过").click()
+    expect(desk.locator("#action-error")).to_be_visible()
+    expect(desk.locator("#p-status")).to_have_text("已验证")
+    expect(desk.get_by_role("button", name="验收通过")).to_be_hidden()
+    expect(desk.locator("#outcome-form")).to_be_visible()

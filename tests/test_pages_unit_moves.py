@@ -185,15 +185,36 @@ def test_not_ours_is_refused_once_another_clerk_has_started_the_work(app, live_s
     second.get_by_role("button", name=NOT_OURS).click()
     second.get_by_label("退回理由").fill(REASON)
     second.get_by_role("button", name=CONFIRM).click()
-    refusal = second.locator("#decline-error")
+    refusal = second.locator("#action-error")
     expect(refusal).to_be_visible()
     expect(refusal).to_contain_text("整改中")  # the server's own message, naming the status
-    expect(second.get_by_role("button", name=CONFIRM)).to_be_enabled()
+    expect(refusal).to_contain_text("请联系工会检查员")
+    # The page now shows the report as it stands: being fixed, no "not ours" any more.
+    expect(second.locator("#u-status")).to_have_text("整改中")
+    expect(second.locator("#decline-section")).to_be_hidden()
     expect(second.locator("#unit-declined")).to_be_hidden()
 
     row = report_row(app, rid)
     assert row["status"] == "rectifying" and row["unit_id"] is not None
     assert row["moves"][-1][1:3] == ("acknowledged", "rectifying")  # not declined
+
+
+def test_a_double_tap_signs_for_the_report_once(app, live_server, open_page):
+    # The button did not wait for its answer: the second tap was refused beside the first's
+    # "saved", both on screen.
+    unit = unit_page_of_a_forwarded_report(app, live_server, open_page)
+    rid = report_id_of(unit)
+    sent = []
+    unit.on(
+        "request",
+        lambda request: sent.append(request.url) if request.url.endswith("/acknowledge") else None,
+    )
+    unit.get_by_role("button", name="签收", exact=True).dblclick()
+    expect(unit.locator("#u-status")).to_have_text("责任单位已签收")
+    expect(unit.locator("#action-error")).to_be_hidden()
+    assert len(sent) == 1
+    moves = [m[1:3] for m in report_row(app, rid)["moves"]]
+    assert moves.count(("forwarded", "acknowledged")) == 1
 
 
 def test_the_new_controls_read_in_english(app, live_server, open_page):

@@ -313,8 +313,10 @@
 
   /** A new report on the panel: nothing typed or chosen for the last one carries over. */
   function resetMoves(report) {
-    ["reopen-reason", "retriage-reason", "severity-reason", "merge-into",
-     "forward-unit-filter"].forEach(function (id) { $(id).value = ""; });
+    ["reopen-reason", "retriage-reason", "severity-reason", "merge-into", "forward-unit-filter",
+     "reject-reason", "clear-flags-reason", "o-account"].forEach(function (id) { $(id).value = ""; });
+    $("o-hazard").value = "general";
+    $("o-prevented").checked = false;
     $("forward-unit").value = "";
     $("severity-new").value = report.severity || "red";
     state.mergeInto = null;
@@ -366,14 +368,23 @@
       option.value = String(unit.id);
       option.textContent = unit.id === holder ? t("unit_current", { name: unitName(unit) })
         : unitName(unit);
+      option.disabled = unit.id === holder; // forwarding to it again is refused
       options.push(option);
     });
     select.replaceChildren.apply(select, options);
-    var kept = options.some(function (o) { return o.value === chosen; });
+    var open = options.filter(function (o) { return !o.disabled; });
+    var kept = open.some(function (o) { return o.value === chosen; });
     select.value = kept && !(words && chosen === "") ? chosen
-      : (words && options.length > 1 ? options[1].value : "");
-    var hint = words ? t("units_matching", { n: options.length - 1 }) : "";
-    if (state.units || hint) { D.showMessage($("forward-unit-hint"), hint); }
+      : (words && open.length > 1 ? open[1].value : "");
+    // Words that match no unit do not mean "route it automatically": forwarding waits.
+    var none = Boolean(words) && open.length === 1;
+    if (!state.units) { // not loaded (its failure is said in the hint): only "automatic" stands
+      $("act-forward").disabled = Boolean(state.moving) || Boolean(words);
+      return;
+    }
+    $("act-forward").disabled = Boolean(state.moving) || none;
+    var hint = none ? t("units_none") : words ? t("units_matching", { n: open.length - 1 }) : "";
+    D.showMessage($("forward-unit-hint"), hint);
   }
 
   /** The merge asked for, to confirm: only while the number typed is still the one asked. */
@@ -449,21 +460,58 @@
     }, function (e) { D.showMessage($("queue-error"), e.message); });
   }
 
-  /** Send a move for the report open; its answer is drawn (and ``done`` run) only if that report
-   * is still the one open. */
-  function act(action, body, done) {
-    if (!state.current) { return; }
+  // The panel's moves, which wait while one is in flight: a double click had sent a colour
+  // change (and the unit's message about it) twice.
+  var MOVE_CONTROLS = ["act-triage", "act-verify", "act-forward", "act-reopen", "act-retriage",
+    "act-severity", "act-merge", "merge-yes", "act-reject", "act-clear-flags", "act-outcome"];
+
+  function moving(on) {
+    state.moving = on;
+    MOVE_CONTROLS.forEach(function (id) { $(id).disabled = on; });
+    if (!on) { renderUnitOptions(); } // forwarding has a rule of its own
+  }
+
+  /** After a move, focus the report's status if the control used went with the status it
+   * served (focus would otherwise fall to the page's start). */
+  function keepFocus() {
+    var active = document.activeElement;
+    if (!active || active === document.body || active.offsetParent === null || active.disabled) {
+      $("p-status").focus({ preventScroll: true });
+    }
+  }
+
+  /** The report open, read again after a move was refused because it had moved on (another
+   * inspector, or its unit): the panel then offers what it allows now. */
+  function reread(id) {
+    D.api("GET", "/api/v1/reports/" + encodeURIComponent(id)).then(function (report) {
+      if (state.current && state.current.id === id) { renderReport(report); }
+    }, function () { return null; });
+  }
+
+  /** Send a move for the report open; its answer is drawn (and ``done`` or ``failed`` run) only
+   * if that report is still the one open. */
+  function act(action, body, done, failed) {
+    if (!state.current || state.moving) { return; }
     D.showMessage($("action-error"), "");
     D.showMessage($("action-done"), "");
     var id = state.current.id;
     var here = function () { return state.current && state.current.id === id; };
+    moving(true);
     D.api("POST", "/api/v1/reports/" + id + "/" + action, body || {}).then(function (report) {
+      moving(false);
       loadQueue();
       if (!here()) { return; } // another report was opened meanwhile: leave it on screen
       renderReport(report);
       if (done) { done(report); }
       D.showMessage($("action-done"), t("done"));
-    }, function (e) { if (here()) { D.showMessage($("action-error"), e.message); } });
+      keepFocus();
+    }, function (e) {
+      moving(false);
+      if (!here()) { return; }
+      D.showMessage($("action-error"), e.message);
+      if (e.status === 409) { reread(id); }
+      if (failed) { failed(e); }
+    });
   }
 
   /** A move that needs a reason: the reason typed is kept until the move is done (a refusal
@@ -476,13 +524,6 @@
       return;
     }
     act(action, Object.assign({ reason: reason }, extra || {}), function () { $(input).value = ""; });
-  }
-
-  function withReason(input, action) {
-    var reason = $(input).value.trim();
-    if (!reason) { D.showMessage($("action-error"), t("reason_missing")); return; }
-    act(action, { reason: reason });
-    $(input).value = "";
   }
 
   $("filters").addEventListener("submit", function (e) { e.preventDefault(); loadQueue(); });
@@ -505,7 +546,13 @@
     withKeptReason("retriage-reason", "retriage");
   });
   $("act-severity").addEventListener("click", function () {
-    withKeptReason("severity-reason", "severity", { severity: $("severity-new").value });
+    var severity = $("severity-new").value;
+    if (state.current && severity === state.current.severity) { // it would only pin the colour
+      D.showMessage($("action-done"), "");
+      D.showMessage($("action-error"), t("severity_unchanged"));
+      return;
+    }
+    withKeptReason("severity-reason", "severity", { severity: severity });
   });
   $("merge-form").addEventListener("submit", function (e) {
     e.preventDefault();
@@ -513,10 +560,12 @@
     D.showMessage($("action-error"), "");
     D.showMessage($("action-done"), "");
     var into = Number($("merge-into").value);
-    if (!Number.isInteger(into) || into < 1) {
+    var invalid = !Number.isInteger(into) || into < 1 ? "open_id_invalid"
+      : into === state.current.id ? "merge_self" : null;
+    if (invalid) {
       state.mergeInto = null;
       renderMergeQuestion();
-      D.showMessage($("action-error"), t("open_id_invalid"));
+      D.showMessage($("action-error"), t(invalid));
       return;
     }
     state.mergeInto = { reportId: state.current.id, into: into };
@@ -532,7 +581,8 @@
     state.mergeInto = null;
     renderMergeQuestion();
     if (!ask || !state.current || ask.reportId !== state.current.id) { return; }
-    act("merge", { into_id: ask.into }, function () { $("merge-into").value = ""; });
+    act("merge", { into_id: ask.into }, function () { $("merge-into").value = ""; },
+        function () { $("merge-into").focus(); });
   });
   $("merge-no").addEventListener("click", function () {
     state.mergeInto = null;
@@ -544,9 +594,11 @@
   });
   $("act-verify").addEventListener("click", function () { act("verify"); });
   $("act-unit-link").addEventListener("click", getUnitLink);
-  $("act-reject").addEventListener("click", function () { withReason("reject-reason", "reject"); });
+  $("act-reject").addEventListener("click", function () {
+    withKeptReason("reject-reason", "reject");
+  });
   $("act-clear-flags").addEventListener("click", function () {
-    withReason("clear-flags-reason", "clear-flags");
+    withKeptReason("clear-flags-reason", "clear-flags");
   });
   $("outcome-form").addEventListener("submit", function (e) {
     e.preventDefault();

@@ -114,17 +114,31 @@
 
   function failed(e) { D.showMessage($("action-error"), e.message); }
 
-  $("act-acknowledge").addEventListener("click", function () {
-    D.showMessage($("action-error"), "");
-    D.showMessage($("action-done"), "");
-    D.api("POST", base() + "/acknowledge", {}, { anonymous: true }).then(done, failed);
-  });
+  /** The report as it stands now, after a move refused because it had moved on (another clerk
+   * with the same link, or the inspector): the page then offers only what it allows. */
+  function refused(e) {
+    if (e && e.status === 409) {
+      D.api("GET", base(), null, { anonymous: true }).then(render, function () { return null; });
+    }
+  }
 
-  $("act-rectifying").addEventListener("click", function () {
-    D.showMessage($("action-error"), "");
-    D.showMessage($("action-done"), "");
-    D.api("POST", base() + "/rectifying", {}, { anonymous: true }).then(done, failed);
-  });
+  /** A one-tap move: its button waits for the answer (a double tap had sent it twice, and
+   * shown "saved" beside the refusal of the second). */
+  function step(button, path) {
+    $(button).addEventListener("click", function () {
+      if ($(button).disabled) { return; }
+      D.showMessage($("action-error"), "");
+      D.showMessage($("action-done"), "");
+      $(button).disabled = true;
+      D.api("POST", base() + path, {}, { anonymous: true }).then(done, function (e) {
+        failed(e);
+        refused(e);
+      }).then(function () { $(button).disabled = false; });
+    });
+  }
+
+  step("act-acknowledge", "/acknowledge");
+  step("act-rectifying", "/rectifying");
 
   // "Not ours" takes two taps and a reason: the first only opens the form, which says what
   // follows; a report sent back leaves the unit, and its link stops working.
@@ -154,8 +168,17 @@
     D.api("POST", base() + "/decline", { reason: reason }, { anonymous: true }).then(function (r) {
       openDecline(false);
       render(r);
+      $("unit-declined").focus(); // said, and where the gone buttons were
     }, function (e) {
-      D.showMessage($("decline-error"), e.message); // shown by the form the clerk is looking at
+      if (e.status !== 409) { // shown by the form the clerk is looking at, to send again
+        D.showMessage($("decline-error"), e.message);
+        return;
+      }
+      // The report moved on (another clerk started the work): the form goes with the status
+      // that allowed it, and the refusal is said where the page's answers are.
+      failed(e);
+      refused(e);
+      $("action-error").scrollIntoView({ block: "center" });
     }).then(function () { $("decline-confirm").disabled = false; });
   });
 
