@@ -825,49 +825,6 @@ def test_a_busy_days_duty_report_on_wecom_says_how_many_lines_it_left_out():
     assert text.endswith("Daily duty report 2026-06-01 510000: 80 new, 0 overdue.")
 
 
-def test_an_endpoint_answering_a_byte_at_a_time_does_not_hold_the_worker(app, monkeypatch):
-    # Each byte within the read timeout, the whole answer never: requests' timeout is per read,
-    # so one such endpoint held the delivery worker (and the loop's escalations) for a minute.
-    from hazard_reporter.deliveries import channels
-
-    monkeypatch.setattr(channels, "ANSWER_SECONDS", 1)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-
-    def trickle():
-        connection, _ = listener.accept()
-        with connection:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n")
-            try:
-                for _ in range(40):  # 10 s in all
-                    time.sleep(0.25)
-                    connection.sendall(b"x")
-            except OSError:
-                pass  # the sender hung up: what is wanted
-
-    threading.Thread(target=trickle, daemon=True).start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
-    with app.app_context():
-        services.enqueue(
-            db.session,
-            kind="report.forwarded",
-            payload=forwarded_payload(),
-            now=utcnow(),
-            targets=[{"type": "webhook", "url": url, "secret": SECRET}],
-        )
-        db.session.commit()
-        started = time.monotonic()
-        result = services.process_due(db.session, now=utcnow(), config=app.config)
-        held = time.monotonic() - started
-    listener.close()
-    assert result.sent == 1  # a 200 is the unit's system taking the message
-    assert held < 5, held
-
-
 def test_a_retried_dead_delivery_gets_a_whole_retry_window_again(app):
     # The 72 hours ran from when the message was made: retried after them, a message to a unit
     # still down died again after its 12 attempts, 2.5 hours later, not 72.
@@ -899,39 +856,52 @@ def test_a_retried_dead_delivery_gets_a_whole_retry_window_again(app):
     assert now - retried >= timedelta(hours=72)
 
 
-@pytest.mark.parametrize(
-    ("first", "sent"),
-    [(b"", False), (b"HTTP/1.1 200 OK\r\n", True)],
-    ids=["status line", "headers"],
-)
-def test_an_endpoint_dripping_its_answer_before_the_body_does_not_hold_the_worker(
-    app, monkeypatch, first, sent
-):
-    # requests' timeouts are per read: a status line or headers sent a byte at a time, each
-    # within the read timeout, held the delivery worker for as long as the endpoint liked.
-    from hazard_reporter.deliveries import channels
-
-    monkeypatch.setattr(channels, "ANSWER_SECONDS", 1)
+def dripping_endpoint(first: bytes, drip: bytes, context: ssl.SSLContext | None = None) -> str:
+    """The URL of an endpoint that reads a request, answers ``first`` and then ``drip`` every
+    quarter second for 10 s, its answer never complete: each piece within any read timeout."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
 
-    def drip():
-        connection, _ = listener.accept()
-        with connection:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += connection.recv(65536)
-            try:
+    def answer():
+        raw, _ = listener.accept()
+        listener.close()
+        try:
+            with context.wrap_socket(raw, server_side=True) if context else raw as connection:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += connection.recv(65536)
                 connection.sendall(first)
-                for _ in range(40):  # 10 s in all, the answer never complete
+                for _ in range(40):
                     time.sleep(0.25)
-                    connection.sendall(b"x-h")
-            except OSError:
-                pass  # the sender hung up: what is wanted
+                    connection.sendall(drip)
+        except OSError:
+            pass  # the sender hung up: what is wanted
 
-    threading.Thread(target=drip, daemon=True).start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    threading.Thread(target=answer, daemon=True).start()
+    scheme = "https" if context else "http"
+    return f"{scheme}://127.0.0.1:{listener.getsockname()[1]}/hook"
+
+
+@pytest.mark.parametrize(
+    ("first", "drip", "sent"),
+    [
+        (b"", b"x-h", False),
+        (b"HTTP/1.1 200 OK\r\n", b"x-h", True),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n", b"x", True),
+    ],
+    ids=["status line", "headers", "body"],
+)
+def test_an_endpoint_answering_a_byte_at_a_time_does_not_hold_the_worker(
+    app, monkeypatch, first, drip, sent
+):
+    # requests' timeouts are per read: an answer sent a byte at a time, each within the read
+    # timeout, held the delivery worker (and the loop's escalations) as long as the endpoint
+    # liked; first only in its body, then in its status line or headers too.
+    from hazard_reporter.deliveries import channels
+
+    monkeypatch.setattr(channels, "ANSWER_SECONDS", 1)
+    url = dripping_endpoint(first, drip)
     with app.app_context():
         services.enqueue(
             db.session,
@@ -945,9 +915,8 @@ def test_an_endpoint_dripping_its_answer_before_the_body_does_not_hold_the_worke
         result = services.process_due(db.session, now=utcnow(), config=app.config)
         held = time.monotonic() - started
         [delivery] = db.session.scalars(select(Delivery)).all()
-    listener.close()
     assert held < 5, held
-    if sent:  # a 200 came in time: the unit's system took the message, as with a slow body
+    if sent:  # a 200 came in time: the unit's system took the message
         assert result.sent == 1 and delivery.status == "sent"
     else:  # no answer: tried again later, the error naming the host and not the URL
         assert result.sent == 0 and delivery.status == "pending"
@@ -998,27 +967,7 @@ def test_an_https_endpoint_dripping_its_answer_does_not_hold_the_worker(
     from hazard_reporter.deliveries import channels
 
     monkeypatch.setattr(channels, "ANSWER_SECONDS", 1)
-    context = self_signed(tmp_path)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-
-    def drip():
-        raw, _ = listener.accept()
-        try:
-            with context.wrap_socket(raw, server_side=True) as connection:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += connection.recv(65536)
-                connection.sendall(first)
-                for _ in range(40):  # 10 s in all, the answer never complete
-                    time.sleep(0.25)
-                    connection.sendall(b"x-h")
-        except OSError:
-            pass  # the sender hung up: what is wanted
-
-    threading.Thread(target=drip, daemon=True).start()
-    url = f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+    url = dripping_endpoint(first, b"x-h", self_signed(tmp_path))
     started = time.monotonic()
     try:
         answer = channels._post(url, "webhook", data=b"{}", verify=False)
@@ -1027,7 +976,6 @@ def test_an_https_endpoint_dripping_its_answer_does_not_hold_the_worker(
     else:
         outcome = answer.status_code
     held = time.monotonic() - started
-    listener.close()
     assert held < 5, held
     if first:  # a 200 came in time: it stands, as with a slow body
         assert outcome == 200
