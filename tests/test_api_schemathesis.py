@@ -273,4 +273,4 @@ def test_unit_channels_in_a_csv_must_be_a_json_list(client, admin):
         "/api/v1/units/import", data=body, content_type="text/csv", headers=admin
     )
     assert response.status_code == 422, response.json
-    assert "channels must be a JSON list" in response.json["error"]["message"]
+    assert "第 2 行：channels 须为 JSON 列表" in response.json["error"]["message"]
