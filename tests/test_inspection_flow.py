@@ -208,6 +208,29 @@ def test_a_unit_that_has_started_the_work_is_told_to_call_the_inspector_to_decli
     assert client.get(link).json["status"] == "rectifying"
 
 
+def test_an_inspector_sees_where_automatic_forwarding_would_send_a_report(app, client, inspector):
+    # The desk offered "automatic" without saying which unit that meant.
+    gas = post_report(
+        client, region_code="510703", photos=[make_jpeg()], sector="gas_network", description="d"
+    ).json["id"]
+    route = client.get(f"/api/v1/reports/{gas}/route", headers=inspector["headers"])
+    assert route.status_code == 200, route.json
+    with app.app_context():
+        gas_unit = db.session.scalar(select(Unit).where(Unit.slug == "my-gas-demo"))
+        expected = {"unit_id": gas_unit.id, "unit_name": gas_unit.name_zh}
+    assert {k: route.json[k] for k in expected} == expected
+    assert route.json["routed_by"] in {"rule", "sector_unit"}
+    act(client, gas, "triage", inspector["headers"])
+    forwarded = act(client, gas, "forward", inspector["headers"])
+    assert forwarded.json["unit_id"] == gas_unit.id  # what it said is what forwarding did
+
+    outside = make_user(app, "inspector", regions=["510704"])  # another district's inspector
+    hidden = client.get(f"/api/v1/reports/{gas}/route", headers=outside["headers"])
+    assert hidden.status_code == 404  # as every report outside an inspector's scope
+    worker = make_user(app, "worker")
+    assert client.get(f"/api/v1/reports/{gas}/route", headers=worker["headers"]).status_code == 403
+
+
 def test_forged_unit_link_is_404(client):
     assert client.get("/api/v1/unit/not-a-real-token").status_code == 404
 

@@ -229,6 +229,8 @@ def test_an_inspector_forwards_to_the_unit_they_choose_and_re_routes(app, client
     open_report(desk, rid)
     choice = desk.get_by_label("转交至")
     expect(choice).to_have_value("")  # automatic routing unless a unit is chosen
+    # "Automatic" names the unit routing picks for this gas report.
+    expect(choice.locator("option").first).to_have_text("自动分派：示例燃气有限公司（演示）")
     expect(choice.locator("option")).to_have_count(7)  # automatic and the six demo units
     expect(desk.locator("#p-unit")).to_have_text("—")
 

@@ -23,6 +23,7 @@ from hazard_reporter.inspection.schemas import (
     QueueQuerySchema,
     ReasonSchema,
     RectificationSchema,
+    RouteSchema,
     SeveritySchema,
     TriageSchema,
     UnitLinkSchema,
@@ -35,6 +36,7 @@ from hazard_reporter.reports.deadlines import DeadlinePolicy
 from hazard_reporter.reports.models import Report, Status
 from hazard_reporter.reports.schemas import ReportSchema, present_report
 from hazard_reporter.reports.workflow import UNIT_HOLDS
+from hazard_reporter.units import services as units
 from hazard_reporter.units.models import Unit
 
 inspect = HazardBlueprint(
@@ -151,6 +153,21 @@ def forward(body, report_id):
         unit_id=body.get("unit_id"),
     )
     return _inspector_view(report)
+
+
+@inspect.route(f"{REPORT}/route")
+@inspect.response(200, RouteSchema)
+@requires(*INSPECTORS)
+def report_route(report_id):
+    """The unit forwarding without naming one would send the report to now, by its sector and
+    region (routing rules, then units of the sector, then the union's department): what the
+    desk's "automatic" means for this report. Nothing is changed."""
+    report = _inspector_report(report_id)
+    choice = units.choose_unit(db.session, report.sector, report.region_code)
+    if choice is None:
+        return {"unit_id": None, "unit_name": None, "routed_by": None}
+    unit = units.get_unit(db.session, choice.unit_id)
+    return {"unit_id": unit.id, "unit_name": unit.name_zh, "routed_by": choice.reason}
 
 
 @inspect.route(f"{REPORT}/unit-link")

@@ -41,6 +41,17 @@ class UnitLinkSchema(ma.Schema):
     valid_days = ma.fields.Integer(metadata={"description": "How long the link works"})
 
 
+class RouteSchema(ma.Schema):
+    unit_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "null: no unit takes this sector here"}
+    )
+    unit_name = ma.fields.String(allow_none=True)
+    routed_by = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "rule | sector_unit | union_department, as forwarding records"},
+    )
+
+
 class NoteSchema(ma.Schema):
     note = ma.fields.String(validate=validate.Length(max=2000))
 

@@ -13,7 +13,7 @@
   // nextCursor: the queue's next page (its answers come 100 at a time); asked: the filters' turn,
   // so that a page asked for under older filters is dropped.
   var state = { items: [], counts: {}, current: null, nextCursor: null, asked: 0, unitLink: null,
-                units: null, unitsAsked: false, mergeInto: null };
+                units: null, unitsAsked: false, mergeInto: null, route: null };
   // The statuses each move starts from, as reports/workflow.py allows them (TRANSITIONS): the
   // panel offers a move only there; the API still says no, with its reason, if the report has
   // moved on meanwhile. (A colour may be overridden at any status: the API allows it.)
@@ -303,6 +303,7 @@
     $("retriage-box").hidden = !allows("retriage", report.status);
     $("severity-box").hidden = false;
     if (!$("forward-box").hidden || report.unit_id) { loadUnits(); }
+    if (!$("forward-box").hidden) { loadRoute(report); }
     renderUnitOptions();
     renderUnitName();
     var into = report.duplicate_of_id;
@@ -324,6 +325,33 @@
 
   function unitName(unit) {
     return window.HazardI18n.lang() === "en" && unit.name_en ? unit.name_en : unit.name_zh;
+  }
+
+  /** Where "automatic" would send the report open (GET …/route), asked once for each report
+   * shown with the forward box: the option then names the unit. */
+  function loadRoute(report) {
+    if (state.route && state.route.reportId === report.id) { return; }
+    state.route = { reportId: report.id, answer: null };
+    var asked = state.route;
+    D.api("GET", "/api/v1/reports/" + report.id + "/route").then(function (answer) {
+      asked.answer = answer;
+      if (state.route === asked) { renderUnitOptions(); }
+    }, function () { if (state.route === asked) { state.route = null; } }); // said as before
+  }
+
+  /** The "automatic" option's words: the unit routing picks, where known. */
+  function automaticLabel() {
+    var route = state.route;
+    var current = state.current;
+    if (!route || !route.answer || !current || route.reportId !== current.id) {
+      return t("forward_automatic");
+    }
+    var id = route.answer.unit_id;
+    if (id === null || id === undefined) { return t("forward_automatic_none"); }
+    var unit = (state.units || []).filter(function (u) { return u.id === id; })[0];
+    var name = unit ? unitName(unit) : String(route.answer.unit_name || "#" + id);
+    if (id === current.unit_id) { name = t("unit_current", { name: name }); }
+    return t("forward_automatic_to", { name: name });
   }
 
   /** The units, asked once (GET /api/v1/units answers them all, by id): the forward box lists
@@ -359,7 +387,7 @@
     var holder = state.current && state.current.unit_id;
     var automatic = document.createElement("option");
     automatic.value = "";
-    automatic.textContent = t("forward_automatic");
+    automatic.textContent = automaticLabel();
     var options = [automatic];
     (state.units || []).forEach(function (unit) {
       var text = [unit.name_zh, unit.name_en, unit.slug].join(" ").toLowerCase();
