@@ -436,9 +436,9 @@ def remove_unclaimed_uploads(
     stop claiming them ``CLAIM_MARGIN`` before, so none is removed as it is claimed), and those
     claimed, whose checked bytes a report keeps under its own key (until then a retry of that
     report may name them). Uploads claimed before migration 0014 are their photos' originals and
-    stay. Only the last
-    few days' folders past ``keep`` are listed (uploads are filed by day), so the sweep stays
-    cheap however many claimed uploads the bucket holds; returns how many were removed."""
+    stay. Only the last few days' folders past ``keep`` are listed (uploads are filed by day), so
+    the sweep stays cheap however many uploads the bucket once held; returns how many were
+    removed."""
     cutoff = now - keep
     removed = 0
     for back in range(days + 1):
