@@ -231,6 +231,37 @@ def test_an_inspector_sees_where_automatic_forwarding_would_send_a_report(app, c
     assert client.get(f"/api/v1/reports/{gas}/route", headers=worker["headers"]).status_code == 403
 
 
+def test_a_fix_sent_back_tells_the_unit_why_and_not_the_reporter(app, client, inspector):
+    # The unit saw its report back at 整改中 with no word of what was wrong with its fix.
+    created = post_report(
+        client, region_code="510703", photos=[make_jpeg()], sector="construction", description="d"
+    ).json
+    rid, headers = created["id"], inspector["headers"]
+    act(client, rid, "triage", headers)
+    act(client, rid, "forward", headers)
+    link = path_of(unit_link_of(app, rid))
+    client.post(f"{link}/acknowledge", json={})
+    fixed = client.post(
+        f"{link}/rectification",
+        data={"note": "已加装护栏", "photos": [(io.BytesIO(make_jpeg(800, 600)), "a.jpg")]},
+        content_type="multipart/form-data",
+    )
+    assert fixed.status_code == 200
+    reopened = act(client, rid, "reopen", headers, reason="护栏高度不足 1.2 米")
+    assert reopened.json["status"] == "rectifying"
+
+    def said(timeline):  # the move back from rectified
+        return [e.get("reason") for e in timeline if e["from_status"] == "rectified"]
+
+    assert said(client.get(link).json["timeline"]) == ["护栏高度不足 1.2 米"]
+    inspector_view = client.get(f"/api/v1/reports/{rid}", headers=headers).json["timeline"]
+    assert said(inspector_view) == ["护栏高度不足 1.2 米"]
+    reporter_view = client.get(
+        f"/api/v1/reports/{rid}", headers={"X-Followup-Token": created["followup_token"]}
+    ).json
+    assert "护栏高度" not in json.dumps(reporter_view, ensure_ascii=False)
+
+
 def test_forged_unit_link_is_404(client):
     assert client.get("/api/v1/unit/not-a-real-token").status_code == 404
 

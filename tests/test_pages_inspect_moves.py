@@ -168,7 +168,9 @@ def test_the_moves_offered_follow_what_the_status_allows(app, client, desk, insp
     expect(desk.get_by_role("button", name="Change the level")).to_be_visible()
 
 
-def test_an_inspector_sends_a_fix_that_is_not_good_enough_back(app, client, desk, inspector):
+def test_an_inspector_sends_a_fix_that_is_not_good_enough_back(
+    app, client, desk, inspector, live_server, open_page
+):
     rid = rectified_report(app, client, inspector["headers"])
     open_report(desk, rid)
     expect(desk.locator("#p-status")).to_have_text("已整改")
@@ -185,6 +187,7 @@ def test_an_inspector_sends_a_fix_that_is_not_good_enough_back(app, client, desk
     desk.locator("#p-timeline").scroll_into_view_if_needed()  # the panel scrolls on its own
     screenshot(desk, "desk-moves-3-sent-back")
     expect(desk.locator("#p-timeline li").last).to_contain_text("整改中")
+    expect(desk.locator("#p-timeline li").last).to_contain_text("理由：防护门仍然无法关闭")
     expect(send_back).to_be_hidden()  # rectifying: nothing to send back now
     expect(desk.get_by_label("退回整改的理由")).to_have_value("")
     item = desk.locator(f"#queue .queue-item[data-report-id='{rid}']")
@@ -195,6 +198,12 @@ def test_an_inspector_sends_a_fix_that_is_not_good_enough_back(app, client, desk
     action, data = facts["events"][-1]
     assert action == "status:rectifying" and data["reason"] == "防护门仍然无法关闭"
     assert facts["rectify_due_at"] is not None
+
+    # The unit reads why its fix came back (it had seen only 整改中 again).
+    unit = open_page()
+    unit.goto(f"{live_server}/unit#{unit_token(app, rid)}")
+    expect(unit.locator("#u-status")).to_have_text("整改中")
+    expect(unit.locator("#u-timeline li").last).to_contain_text("理由：防护门仍然无法关闭")
 
 
 def test_an_inspector_changes_the_colour_with_a_reason(app, client, desk):

@@ -139,6 +139,12 @@ class TimelineEntrySchema(ma.Schema):
     from_status = ma.fields.String(allow_none=True)
     to_status = ma.fields.String(allow_none=True)
     actor = ma.fields.String(metadata={"description": "Inspectors and admins only"})
+    reason = ma.fields.String(
+        metadata={
+            "description": "Why, where the move gave a reason: to inspectors always, to the unit "
+            "for moves of the report it holds (a fix sent back, its own decline)"
+        }
+    )
 
 
 class ReporterRefSchema(ma.Schema):
@@ -271,6 +277,18 @@ def present_photo(photo: Photo, audience: Audience) -> dict:
     return out
 
 
+def _reason_for(event, audience: Audience) -> str | None:
+    """The reason an event gave, for those it was given to: inspectors, and the unit for the
+    moves of its report (the inspector's word on a fix sent back). Never the reporter's or the
+    public's view: a reason may be about the reporter (anti-fraud checks)."""
+    reason = (event.data or {}).get("reason")
+    if not reason:
+        return None
+    if audience is Audience.INSPECTOR or (audience is Audience.UNIT and event.to_status):
+        return str(reason)
+    return None
+
+
 def present_report(
     report: Report, *, coord_system: str, audience: Audience, timeline: bool = True
 ) -> dict:
@@ -362,6 +380,7 @@ def present_report(
                 "from_status": e.from_status,
                 "to_status": e.to_status,
                 **({"actor": e.actor} if audience is Audience.INSPECTOR else {}),
+                **({"reason": reason} if (reason := _reason_for(e, audience)) else {}),
             }
             for e in report.events
             # Only inspectors see who read what; others see the report's own progress.

@@ -271,6 +271,12 @@
       if (event.actor) {
         li.append(document.createTextNode(" · " + String(event.actor)));
       }
+      if (event.reason) { // the inspector's word on a fix sent back, a unit's on "not ours"
+        var why = document.createElement("span");
+        why.className = "timeline-reason";
+        why.textContent = " — " + t("timeline_reason", { reason: String(event.reason) });
+        li.append(why);
+      }
       timeline.append(li);
     });
     var outcome = report.outcome || {};

@@ -72,6 +72,12 @@
         : event.to_status && event.from_status !== event.to_status
           ? D.label("status_", event.to_status) : D.label("action_", event.action);
       li.append(time, document.createTextNode(" "), what);
+      if (event.reason) { // the inspector's word on a fix sent back, a unit's on "not ours"
+        var why = document.createElement("span");
+        why.className = "timeline-reason";
+        why.textContent = " — " + t("timeline_reason", { reason: String(event.reason) });
+        li.append(why);
+      }
       list.append(li);
     });
     $("act-acknowledge").hidden = report.status !== "forwarded";
