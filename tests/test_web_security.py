@@ -356,6 +356,7 @@ ROUTES: dict[tuple[str, str], tuple[object, dict | None]] = {
     ("POST", f"{R}/clear-flags"): (DESK, {"reason": "r"}),
     ("GET", f"{R}/duplicates"): (DESK, None),
     ("GET", f"{R}/unit-link"): (DESK, None),  # to pass on to a unit without a channel
+    ("GET", f"{R}/route"): (DESK, None),  # the unit "automatic" forwarding would pick
     ("GET", "/api/v1/deliveries"): (DESK, None),
     ("GET", "/api/v1/deliveries/<int(max=2147483647):delivery_id>"): (DESK, None),
     ("POST", "/api/v1/deliveries/<int(max=2147483647):delivery_id>/retry"): (DESK, None),
