@@ -78,7 +78,7 @@ _COMPARISONS = {
 }
 _COMPARISON = "(" + "|".join(_COMPARISONS) + ") (.+?)"
 # marshmallow's own messages (its fields' and validators' defaults), in Chinese.
-_MARSHMALLOW_ZH: list[tuple[re.Pattern[str], Any]] = [
+_MARSHMALLOW_ZH: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^{pattern}$"), zh)
     for pattern, zh in [
         (r"Not a valid string\.", "不是文本"),
@@ -133,16 +133,20 @@ def detail_in(detail: Any, lang: str) -> str:
     return text
 
 
-# --- generic request errors ------------------------------------------------------------------
-
-
-class ValidationFailed(HazardError):
-    status = 422
-    code = "validation_error"
-    messages = {"zh": "字段“{field}”无效：{detail}", "en": "Field '{field}' is not valid: {detail}"}
+class _SaysDetail(HazardError):
+    """An error whose ``{detail}`` is said in the message's language (``detail_in``)."""
 
     def message_params(self, lang: str) -> dict[str, Any]:
         return {**self.params, "detail": detail_in(self.params.get("detail", ""), lang)}
+
+
+# --- generic request errors ------------------------------------------------------------------
+
+
+class ValidationFailed(_SaysDetail):
+    status = 422
+    code = "validation_error"
+    messages = {"zh": "字段“{field}”无效：{detail}", "en": "Field '{field}' is not valid: {detail}"}
 
 
 class MissingField(HazardError):
@@ -692,16 +696,13 @@ class ExportTooLarge(HazardError):
 # --- Open311's terms (input errors are 400, as the spec's clients expect) ------------
 
 
-class Open311ParameterInvalid(HazardError):
+class Open311ParameterInvalid(_SaysDetail):
     status = 400
     code = "parameter_invalid"
     messages = {
         "zh": "参数“{field}”无效：{detail}",
         "en": "The parameter '{field}' is not valid: {detail}",
     }
-
-    def message_params(self, lang: str) -> dict[str, Any]:
-        return {**self.params, "detail": detail_in(self.params.get("detail", ""), lang)}
 
 
 class Open311ParameterMissing(HazardError):

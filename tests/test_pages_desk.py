@@ -466,11 +466,28 @@ def test_deadlines_read_in_beijing_time_wherever_the_browser_is(app, live_server
     assert f"{beijing.hour:02d}:{beijing.minute:02d}" in shown[0]
 
 
+def verified_report(reporter_id: int, submitted_at, description: str = "地下室食堂有燃气味"):
+    """A verified red hazard of ``reporter_id``, as a row (the caller adds it)."""
+    from hazard_reporter.reports.models import Report
+
+    return Report(
+        sector="gas_network",
+        description=description,
+        status="verified",
+        severity="red",
+        location_source="device",
+        region_code="510703",
+        submitted_at=submitted_at,
+        anonymous=False,
+        reporter_id=reporter_id,
+        request_fingerprint="x",
+    )
+
+
 def verified_hazards(app, people: dict[str, str], submitted_at=None) -> dict[str, int]:
     """A verified hazard (red) for each named reporter, who agreed to be named: its report id."""
     from hazard_reporter.accounts.models import User
     from hazard_reporter.core.db import utcnow
-    from hazard_reporter.reports.models import Report
 
     ids = {}
     with app.app_context():
@@ -478,18 +495,7 @@ def verified_hazards(app, people: dict[str, str], submitted_at=None) -> dict[str
             user = User(phone=phone, password_hash="-", name=name, consent_named=True)
             db.session.add(user)
             db.session.flush()
-            report = Report(
-                sector="gas_network",
-                description="地下室食堂有燃气味",
-                status="verified",
-                severity="red",
-                location_source="device",
-                region_code="510703",
-                submitted_at=submitted_at or utcnow(),
-                anonymous=False,
-                reporter_id=user.id,
-                request_fingerprint="x",
-            )
+            report = verified_report(user.id, submitted_at or utcnow())
             db.session.add(report)
             db.session.flush()
             ids[name] = report.id
@@ -638,18 +644,7 @@ def test_a_row_commends_the_hazards_ticked(app, live_server, open_page):
     first = verified_hazards(app, {"周师傅": "13724680021"})["周师傅"]
     with app.app_context():
         old = db.session.get(Report, first)
-        second = Report(
-            sector="gas_network",
-            description="食堂燃气软管老化",
-            status="verified",
-            severity="red",
-            location_source="device",
-            region_code="510703",
-            submitted_at=old.submitted_at,
-            anonymous=False,
-            reporter_id=old.reporter_id,
-            request_fingerprint="y",
-        )
+        second = verified_report(old.reporter_id, old.submitted_at, "食堂燃气软管老化")
         db.session.add(second)
         db.session.commit()
         second_id, reporter_id = second.id, old.reporter_id
